@@ -1,1 +1,4 @@
-module.exports = require('../../jest.preset.js')(__dirname);
+module.exports = {
+  ...require('../../jest.preset.js')(__dirname),
+  testEnvironment: '<rootDir>/jest.environment.js',
+};
