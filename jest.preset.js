@@ -5,7 +5,8 @@ const path = require('node:path');
 module.exports = function preset(projectDir) {
   return {
     rootDir: projectDir,
-    testEnvironment: 'node',
+    // shares the main realm's typed arrays so onnxruntime-node's instanceof checks pass inside jest
+    testEnvironment: path.join(__dirname, 'tools/jest/environment.js'),
     transform: {
       '^.+\\.(t|j)s$': [
         '@swc/jest',

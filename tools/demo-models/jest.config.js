@@ -1,4 +1,1 @@
-module.exports = {
-  ...require('../../jest.preset.js')(__dirname),
-  testEnvironment: '<rootDir>/jest.environment.js',
-};
+module.exports = require('../../jest.preset.js')(__dirname);
