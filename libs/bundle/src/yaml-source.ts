@@ -28,7 +28,9 @@ export function readYaml(text: string, file: string, textFields: TextFields): Ya
   const yf: YamlFile = { file, doc, lineCounter, value: undefined, issues: [] };
   for (const problem of [...doc.errors, ...doc.warnings]) {
     const { line, col } = lineCounter.linePos(problem.pos[0]);
-    yf.issues.push({ file, line, column: col, path: formatPath(pathAtOffset(yf, problem.pos[0])), message: problem.message.trim() });
+    // Only a duplicate key leaves the tree sound enough to name a field path.
+    const path = problem.code === 'DUPLICATE_KEY' ? formatPath(pathAtOffset(yf, problem.pos[0])) : '';
+    yf.issues.push({ file, line, column: col, path, message: problem.message.trim() });
   }
   if (yf.issues.length > 0) return yf;
   keepWrittenText(doc, textFields);
