@@ -1,21 +1,17 @@
-// Bundles an app's src/main.ts (and the workspace libs it imports) into dist/main.js.
-// Third-party packages stay external: native ones (onnxruntime-node, sharp) cannot be bundled,
-// and the Docker images install the app's production dependencies next to dist/.
+// Bundles an app's src/main.ts with the workspace libs and third-party code it imports into dist/main.js.
+// Bundling resolves each import from the importing file, so a lib gets the dependency version it declared
+// even when another version is hoisted to the root. Packages with native binaries cannot be bundled: they
+// stay external (NATIVE below, plus the app's optional package.json "bundlegate": {"external": [...]}),
+// and the app's Docker image installs them next to dist/.
 import { build } from 'esbuild';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+const NATIVE = ['onnxruntime-node', 'sharp'];
+
 const projectDir = process.cwd();
 const pkg = JSON.parse(readFileSync(join(projectDir, 'package.json'), 'utf8'));
-
-const externalThirdParty = {
-  name: 'external-third-party',
-  setup(b) {
-    b.onResolve({ filter: /^[^./]/ }, (args) =>
-      args.path.startsWith('@bundlegate/') ? undefined : { path: args.path, external: true },
-    );
-  },
-};
+const external = [...NATIVE, ...(pkg.bundlegate?.external ?? [])];
 
 await build({
   entryPoints: [join(projectDir, 'src/main.ts')],
@@ -25,8 +21,9 @@ await build({
   target: 'node20',
   format: 'cjs',
   sourcemap: true,
+  legalComments: 'linked',
   logLevel: 'warning',
   banner: { js: '#!/usr/bin/env node' },
-  plugins: [externalThirdParty],
+  external: external.flatMap((name) => [name, `${name}/*`]),
 });
-console.log(`${pkg.name}: dist/main.js`);
+console.log(`${pkg.name}: dist/main.js (external: ${external.join(', ')})`);
