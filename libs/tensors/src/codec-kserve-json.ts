@@ -80,12 +80,13 @@ export function tensorFromJson(json: unknown, binary?: Uint8Array): AnyTensor {
       );
     }
     if (t.data !== undefined) throw new TypeError(`${tensorLabel(name)}has both ${BINARY_DATA_SIZE} and data`);
-    return tensorFromRaw(datatype, shape, binary, name) as AnyTensor;
+    return tensorFromRaw(datatype, shape, binary, name);
   }
-  if (!Array.isArray(t.data)) throw new TypeError(`${tensorLabel(name)}data must be an array, got ${formatValue(t.data)}`);
+  if (!Array.isArray(t.data))
+    throw new TypeError(`${tensorLabel(name)}data must be an array, got ${formatValue(t.data)}`);
   const flat = flatten(t.data, shape, name);
   checkElementCount(datatype, shape, flat.length, name, ' data values');
-  return checkedTensor(datatype, shape, dataFromJson(datatype, flat, { name, field: 'data' }), name) as AnyTensor;
+  return checkedTensor(datatype, shape, dataFromJson(datatype, flat, { name, field: 'data' }), name);
 }
 
 function dataFromJson<T extends DataType>(datatype: T, values: readonly unknown[], source: Source): DataTypeMap[T] {
@@ -127,7 +128,9 @@ function jsonValues(tensor: AnyTensor): JsonScalar[] {
       return Array.from(tensor.data, (v, i) => {
         const n = Number(v);
         if (!Number.isSafeInteger(n)) {
-          throw new RangeError(`${label}${tensor.datatype} value ${v} at index ${i} is not exact as a JSON number; use binary data`);
+          throw new RangeError(
+            `${label}${tensor.datatype} value ${v} at index ${i} is not exact as a JSON number; use binary data`,
+          );
         }
         return n;
       });
@@ -154,7 +157,9 @@ function jsonValues(tensor: AnyTensor): JsonScalar[] {
 function finite(tensor: Tensor, values: number[]): number[] {
   const i = values.findIndex((v) => !Number.isFinite(v));
   if (i >= 0) {
-    throw new RangeError(`${tensorLabel(tensor.name)}${tensor.datatype} value ${values[i]} at index ${i} has no JSON form; use binary data`);
+    throw new RangeError(
+      `${tensorLabel(tensor.name)}${tensor.datatype} value ${values[i]} at index ${i} has no JSON form; use binary data`,
+    );
   }
   return values;
 }
@@ -188,7 +193,9 @@ function flatten(data: readonly unknown[], shape: readonly number[], name: strin
     for (let i = 0; i < level.length; i++) {
       const v = level[i];
       if (Array.isArray(v) !== !leaf) {
-        throw new TypeError(`${tensorLabel(name)}data${path}[${i}] is ${formatValue(v)}; nested data must follow shape ${formatShape(shape)}`);
+        throw new TypeError(
+          `${tensorLabel(name)}data${path}[${i}] is ${formatValue(v)}; nested data must follow shape ${formatShape(shape)}`,
+        );
       }
       if (leaf) out.push(v);
       else walk(v as unknown[], axis + 1, `${path}[${i}]`);
@@ -199,7 +206,8 @@ function flatten(data: readonly unknown[], shape: readonly number[], name: strin
 }
 
 function requireName(tensor: Tensor): string {
-  if (typeof tensor.name !== 'string') throw new TypeError(`a ${tensor.datatype} tensor has no name; KServe tensors need one`);
+  if (typeof tensor.name !== 'string')
+    throw new TypeError(`a ${tensor.datatype} tensor has no name; KServe tensors need one`);
   return tensor.name;
 }
 
@@ -211,7 +219,9 @@ function binaryDataSize(parameters: unknown, name: string): number | undefined {
   const size = (parameters as JsonParameters)[BINARY_DATA_SIZE];
   if (size === undefined) return undefined;
   if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) {
-    throw new TypeError(`${tensorLabel(name)}${BINARY_DATA_SIZE} must be a non-negative integer, got ${formatValue(size)}`);
+    throw new TypeError(
+      `${tensorLabel(name)}${BINARY_DATA_SIZE} must be a non-negative integer, got ${formatValue(size)}`,
+    );
   }
   return size;
 }
@@ -271,7 +281,9 @@ export function decodeTensorsJson(tensors: unknown, binary: Uint8Array = EMPTY, 
     return tensorFromJson(json, slice);
   });
   if (offset !== binary.byteLength) {
-    throw new RangeError(`${field} declare ${offset} bytes of binary data but the binary part has ${binary.byteLength}`);
+    throw new RangeError(
+      `${field} declare ${offset} bytes of binary data but the binary part has ${binary.byteLength}`,
+    );
   }
   return out;
 }
@@ -377,7 +389,8 @@ export function decodeInferRequestJson(body: Uint8Array, headerLength?: number |
     inputs: decodeTensorsJson(r.inputs, binary, 'inputs'),
     outputs: outputs.map((o: unknown, i) => {
       const out = object(o, `outputs[${i}]`);
-      if (typeof out.name !== 'string') throw new TypeError(`outputs[${i}].name must be a string, got ${formatValue(out.name)}`);
+      if (typeof out.name !== 'string')
+        throw new TypeError(`outputs[${i}].name must be a string, got ${formatValue(out.name)}`);
       return out.parameters === undefined
         ? { name: out.name }
         : { name: out.name, parameters: object(out.parameters, `outputs[${i}].parameters`) };
@@ -410,7 +423,8 @@ export function encodeInferResponseJson(response: InferResponseJson, options: En
 export function decodeInferResponseJson(body: Uint8Array, headerLength?: number | string): DecodedInferResponseJson {
   const { json, binary } = splitBinaryBody(body, headerLength);
   const r = object(json, 'inference response');
-  if (typeof r.model_name !== 'string') throw new TypeError(`model_name must be a string, got ${formatValue(r.model_name)}`);
+  if (typeof r.model_name !== 'string')
+    throw new TypeError(`model_name must be a string, got ${formatValue(r.model_name)}`);
   return {
     modelName: r.model_name,
     modelVersion: optionalString(r.model_version, 'model_version'),

@@ -5,7 +5,15 @@
 import type { kserve } from '@bundlegate/protos';
 import { tensorFromRaw, tensorToRaw } from './codec-raw';
 import { parseDataType, type DataType, type DataTypeMap } from './dtype';
-import { bigintsToData, boolsToData, bytesToData, dataToBools, dataToBuffers, floatsToData, intsToData } from './elements';
+import {
+  bigintsToData,
+  boolsToData,
+  bytesToData,
+  dataToBools,
+  dataToBuffers,
+  floatsToData,
+  intsToData,
+} from './elements';
 import type { AnyTensor, Tensor } from './tensor';
 import { checkElementCount, checkedTensor, parseShape, tensorLabel } from './tensor-impl';
 
@@ -145,7 +153,7 @@ export function tensorFromContents(
     default:
       data = bytesToData(values, source);
   }
-  return checkedTensor(datatype, shape, data, name) as AnyTensor;
+  return checkedTensor(datatype, shape, data, name);
 }
 
 /** " (values found in intContents)" when the data sits in another field, to explain an empty one. */
@@ -186,7 +194,9 @@ export function decodeKServeTensors(
 ): AnyTensor[] {
   const rawField = field === 'inputs' ? 'rawInputContents' : 'rawOutputContents';
   if (raw.length > 0 && raw.length !== tensors.length) {
-    throw new RangeError(`${rawField} has ${raw.length} entries for ${tensors.length} ${field}; they must match one to one`);
+    throw new RangeError(
+      `${rawField} has ${raw.length} entries for ${tensors.length} ${field}; they must match one to one`,
+    );
   }
   return tensors.map((wire, i) => {
     const name = wire.name;
@@ -197,7 +207,7 @@ export function decodeKServeTensors(
     if (wire.contents !== undefined && CONTENTS_FIELDS.some((f) => wire.contents?.[f].length)) {
       throw new TypeError(`${tensorLabel(name)}has typed contents although ${rawField} is used; send one or the other`);
     }
-    return tensorFromRaw(datatype, shape, bytes, name) as AnyTensor;
+    return tensorFromRaw(datatype, shape, bytes, name);
   });
 }
 
@@ -231,7 +241,10 @@ export interface KServeEncodeOptions {
   readonly contents?: KServeContents;
 }
 
-export function toModelInferRequest(init: KServeRequestInit, options: KServeEncodeOptions = {}): kserve.ModelInferRequest {
+export function toModelInferRequest(
+  init: KServeRequestInit,
+  options: KServeEncodeOptions = {},
+): kserve.ModelInferRequest {
   const { tensors, raw } = encodeKServeTensors(init.inputs, options.contents);
   return {
     modelName: init.modelName,
@@ -251,7 +264,10 @@ export function fromModelInferRequest(request: kserve.ModelInferRequest): AnyTen
   return decodeKServeTensors(request.inputs, request.rawInputContents, 'inputs');
 }
 
-export function toModelInferResponse(init: KServeResponseInit, options: KServeEncodeOptions = {}): kserve.ModelInferResponse {
+export function toModelInferResponse(
+  init: KServeResponseInit,
+  options: KServeEncodeOptions = {},
+): kserve.ModelInferResponse {
   const { tensors, raw } = encodeKServeTensors(init.outputs, options.contents);
   return {
     modelName: init.modelName,

@@ -1,5 +1,5 @@
 import { DATA_TYPE_TABLE, type DataType, type DataTypeMap, type NumericDataType } from './dtype';
-import type { Tensor } from './tensor';
+import type { Tensor, TensorOf } from './tensor';
 import { checkedTensor, describeNeed, shapeSize, tensorLabel } from './tensor-impl';
 
 // Raw tensor contents are little-endian on the wire; TypedArrays use host order, so views are only valid on LE hosts.
@@ -16,7 +16,11 @@ export const BYTES_LENGTH_PREFIX = 4;
  */
 export function viewTypedArray<T extends NumericDataType>(datatype: T, bytes: Uint8Array): DataTypeMap[T] {
   const info = DATA_TYPE_TABLE[datatype];
-  const ctor = info.typedArray as unknown as new (buffer: ArrayBufferLike, byteOffset?: number, length?: number) => DataTypeMap[T];
+  const ctor = info.typedArray as unknown as new (
+    buffer: ArrayBufferLike,
+    byteOffset?: number,
+    length?: number,
+  ) => DataTypeMap[T];
   const size = info.byteSize;
   const length = bytes.byteLength / size;
   if (!Number.isInteger(length)) {
@@ -37,7 +41,7 @@ export function tensorFromRaw<T extends DataType>(
   shape: readonly number[],
   bytes: Uint8Array,
   name?: string,
-): Tensor<T> {
+): TensorOf<T> {
   const size = shapeSize(shape, name);
   const byteSize = DATA_TYPE_TABLE[datatype].byteSize;
   if (byteSize === undefined) {

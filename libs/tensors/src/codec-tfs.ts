@@ -5,21 +5,21 @@
 import type { tf, tfs } from '@bundlegate/protos';
 import { tensorFromRaw, tensorToRaw } from './codec-raw';
 import { DATA_TYPE_TABLE, dataTypeFromTf, type DataType, type DataTypeMap } from './dtype';
-import { bigintsToData, boolsToData, bytesToData, dataToBools, dataToBuffers, floatsToData, intsToData } from './elements';
+import {
+  bigintsToData,
+  boolsToData,
+  bytesToData,
+  dataToBools,
+  dataToBuffers,
+  floatsToData,
+  intsToData,
+} from './elements';
 import type { AnyTensor, Tensor } from './tensor';
 import { checkedTensor, describeNeed, parseShape, shapeSize, tensorLabel } from './tensor-impl';
 
 type TensorProto = tf.TensorProto;
 type ValField =
-  | 'halfVal'
-  | 'floatVal'
-  | 'doubleVal'
-  | 'intVal'
-  | 'stringVal'
-  | 'int64Val'
-  | 'boolVal'
-  | 'uint32Val'
-  | 'uint64Val';
+  'halfVal' | 'floatVal' | 'doubleVal' | 'intVal' | 'stringVal' | 'int64Val' | 'boolVal' | 'uint32Val' | 'uint64Val';
 
 /** 'raw': `tensor_content` bytes (what TF Serving itself sends); 'typed': the `*_val` field. BYTES is always typed. */
 export type TfsContents = 'raw' | 'typed';
@@ -91,7 +91,9 @@ export function tensorToTensorProto(tensor: Tensor, contents: TfsContents = 'raw
       proto.uint64Val = Array.from(t.data);
       break;
     default:
-      proto[TFS_VAL_FIELD[t.datatype] as 'halfVal' | 'floatVal' | 'doubleVal' | 'intVal' | 'uint32Val'] = Array.from(t.data);
+      proto[TFS_VAL_FIELD[t.datatype] as 'halfVal' | 'floatVal' | 'doubleVal' | 'intVal' | 'uint32Val'] = Array.from(
+        t.data,
+      );
   }
   return proto;
 }
@@ -107,7 +109,7 @@ export function tensorFromTensorProto(proto: TensorProto, name?: string): AnyTen
     if (datatype === 'BYTES') {
       throw new TypeError(`${tensorLabel(name)}DT_STRING in tensor_content is not supported; send string_val`);
     }
-    return tensorFromRaw(datatype, shape, proto.tensorContent, name) as AnyTensor;
+    return tensorFromRaw(datatype, shape, proto.tensorContent, name);
   }
   const size = shapeSize(shape, name);
   const field = TFS_VAL_FIELD[datatype];
@@ -115,14 +117,18 @@ export function tensorFromTensorProto(proto: TensorProto, name?: string): AnyTen
   if (values.length !== size && !(values.length === 1 && size > 0)) {
     throw new RangeError(
       `${tensorLabel(name)}${describeNeed(datatype, shape, size)}, got ${values.length} ${field} values` +
-        `${elsewhere(proto, field)}; send ${size} or 1 to broadcast`,
+        `${elsewhere(proto, field)}; send ${size}${size > 1 ? ' or 1 to broadcast' : ''}`,
     );
   }
   const data = valuesToData(datatype, values, { name, field });
-  return checkedTensor(datatype, shape, values.length === size ? data : broadcast(data, size), name) as AnyTensor;
+  return checkedTensor(datatype, shape, values.length === size ? data : broadcast(data, size), name);
 }
 
-function valuesToData(datatype: DataType, values: ArrayLike<unknown>, source: { name: string | undefined; field: string }) {
+function valuesToData(
+  datatype: DataType,
+  values: ArrayLike<unknown>,
+  source: { name: string | undefined; field: string },
+) {
   switch (datatype) {
     case 'BOOL':
       return boolsToData(values, source);
@@ -159,7 +165,8 @@ function broadcast(data: DataTypeMap[DataType], size: number): DataTypeMap[DataT
 function shapeOf(proto: TensorProto, name: string | undefined): number[] {
   const shape = proto.tensorShape;
   if (shape === undefined) return [];
-  if (shape.unknownRank) throw new TypeError(`${tensorLabel(name)}tensor_shape has unknown_rank; a value needs a known shape`);
+  if (shape.unknownRank)
+    throw new TypeError(`${tensorLabel(name)}tensor_shape has unknown_rank; a value needs a known shape`);
   return parseShape(
     shape.dim.map((d) => d.size),
     name,
@@ -174,11 +181,16 @@ function elsewhere(proto: TensorProto, field: ValField): string {
 // ---- PredictRequest / PredictResponse ----
 
 /** Named tensors → a TF Serving tensor map (`inputs` / `outputs`). */
-export function tensorsToProtoMap(tensors: readonly Tensor[], contents: TfsContents = 'raw'): { [key: string]: TensorProto } {
+export function tensorsToProtoMap(
+  tensors: readonly Tensor[],
+  contents: TfsContents = 'raw',
+): { [key: string]: TensorProto } {
   const map: { [key: string]: TensorProto } = {};
   for (const tensor of tensors) {
-    if (typeof tensor.name !== 'string') throw new TypeError(`a ${tensor.datatype} tensor has no name; TF Serving keys tensors by name`);
-    if (Object.prototype.hasOwnProperty.call(map, tensor.name)) throw new TypeError(`tensor name ${JSON.stringify(tensor.name)} is used twice`);
+    if (typeof tensor.name !== 'string')
+      throw new TypeError(`a ${tensor.datatype} tensor has no name; TF Serving keys tensors by name`);
+    if (Object.prototype.hasOwnProperty.call(map, tensor.name))
+      throw new TypeError(`tensor name ${JSON.stringify(tensor.name)} is used twice`);
     map[tensor.name] = tensorToTensorProto(tensor, contents);
   }
   return map;
@@ -229,4 +241,3 @@ export function toPredictResponse(
 export function fromPredictResponse(response: tfs.PredictResponse): AnyTensor[] {
   return tensorsFromProtoMap(response.outputs);
 }
-

@@ -95,6 +95,7 @@ export interface DataTypeInfo<T extends DataType = DataType> {
  * The runtime twin of `DataTypeMap`. Declared with `satisfies` so the constructors keep their own types, which
  * dtype.spec.ts checks against `DataTypeMap` at compile time.
  */
+// prettier-ignore
 export const DATA_TYPE_TABLE = {
   BOOL: { name: 'BOOL', tf: 10, tfName: 'DT_BOOL', onnx: 9, ort: 'bool', typedArray: Uint8Array, byteSize: 1 },
   UINT8: { name: 'UINT8', tf: 4, tfName: 'DT_UINT8', onnx: 2, ort: 'uint8', typedArray: Uint8Array, byteSize: 1 },

@@ -31,7 +31,11 @@ function at(source: Source, i: number): string {
   return `${tensorLabel(source.name)}${source.field}[${i}]`;
 }
 
-export function intsToData<T extends IntDataType>(datatype: T, values: ArrayLike<unknown>, source: Source): DataTypeMap[T] {
+export function intsToData<T extends IntDataType>(
+  datatype: T,
+  values: ArrayLike<unknown>,
+  source: Source,
+): DataTypeMap[T] {
   const [min, max] = INT_RANGES[datatype];
   const out = new DATA_TYPE_TABLE[datatype].typedArray(values.length);
   for (let i = 0; i < values.length; i++) {
@@ -48,11 +52,16 @@ export function intsToData<T extends IntDataType>(datatype: T, values: ArrayLike
 }
 
 /** Numbers into a float array (FP32 rounds to nearest float32). */
-export function floatsToData<T extends 'FP32' | 'FP64'>(datatype: T, values: ArrayLike<unknown>, source: Source): DataTypeMap[T] {
+export function floatsToData<T extends 'FP32' | 'FP64'>(
+  datatype: T,
+  values: ArrayLike<unknown>,
+  source: Source,
+): DataTypeMap[T] {
   const out = new DATA_TYPE_TABLE[datatype].typedArray(values.length);
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
-    if (typeof v !== 'number') throw new TypeError(`${at(source, i)} is ${formatValue(v)}; ${datatype} values must be numbers`);
+    if (typeof v !== 'number')
+      throw new TypeError(`${at(source, i)} is ${formatValue(v)}; ${datatype} values must be numbers`);
     out[i] = v;
   }
   return out as DataTypeMap[T];
@@ -62,13 +71,18 @@ export function floatsToData<T extends 'FP32' | 'FP64'>(datatype: T, values: Arr
 export function checkNumbers(datatype: string, values: ArrayLike<unknown>, source: Source): ArrayLike<number> {
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
-    if (typeof v !== 'number') throw new TypeError(`${at(source, i)} is ${formatValue(v)}; ${datatype} values must be numbers`);
+    if (typeof v !== 'number')
+      throw new TypeError(`${at(source, i)} is ${formatValue(v)}; ${datatype} values must be numbers`);
   }
   return values as ArrayLike<number>;
 }
 
 /** bigints (protobuf int64) or safe-integer numbers (JSON) into a BigInt64Array / BigUint64Array. */
-export function bigintsToData<T extends 'INT64' | 'UINT64'>(datatype: T, values: ArrayLike<unknown>, source: Source): DataTypeMap[T] {
+export function bigintsToData<T extends 'INT64' | 'UINT64'>(
+  datatype: T,
+  values: ArrayLike<unknown>,
+  source: Source,
+): DataTypeMap[T] {
   const [min, max] = BIGINT_RANGES[datatype];
   const out = new DATA_TYPE_TABLE[datatype].typedArray(values.length);
   for (let i = 0; i < values.length; i++) {
@@ -77,9 +91,12 @@ export function bigintsToData<T extends 'INT64' | 'UINT64'>(datatype: T, values:
     if (typeof v === 'bigint') b = v;
     else if (typeof v === 'number' && Number.isSafeInteger(v)) b = BigInt(v);
     else if (typeof v === 'number' && Number.isInteger(v)) {
-      throw new RangeError(`${at(source, i)} = ${v} is beyond 2^53-1 and may have lost precision; send ${datatype} as binary data`);
+      throw new RangeError(
+        `${at(source, i)} = ${v} is beyond ±(2^53-1) and may have lost precision; send ${datatype} as binary data`,
+      );
     } else throw new TypeError(`${at(source, i)} is ${formatValue(v)}; ${datatype} values must be integers`);
-    if (b < min || b > max) throw new RangeError(`${at(source, i)} = ${b} is out of range for ${datatype} [${min}, ${max}]`);
+    if (b < min || b > max)
+      throw new RangeError(`${at(source, i)} = ${b} is out of range for ${datatype} [${min}, ${max}]`);
     out[i] = b;
   }
   return out as DataTypeMap[T];
@@ -90,7 +107,8 @@ export function boolsToData(values: ArrayLike<unknown>, source: Source): Uint8Ar
   const out = new Uint8Array(values.length);
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
-    if (typeof v !== 'boolean') throw new TypeError(`${at(source, i)} is ${formatValue(v)}; BOOL values must be booleans`);
+    if (typeof v !== 'boolean')
+      throw new TypeError(`${at(source, i)} is ${formatValue(v)}; BOOL values must be booleans`);
     out[i] = v ? 1 : 0;
   }
   return out;

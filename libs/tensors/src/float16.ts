@@ -90,7 +90,11 @@ function fp16Lookup(): Float32Array {
   return fp16Table;
 }
 
-function outputFor<A extends Uint16Array | Float32Array>(out: A | undefined, make: (n: number) => A, length: number): A {
+function outputFor<A extends Uint16Array | Float32Array>(
+  out: A | undefined,
+  make: (n: number) => A,
+  length: number,
+): A {
   if (out === undefined) return make(length);
   if (out.length !== length) throw new RangeError(`output has ${out.length} elements, input has ${length}`);
   return out;

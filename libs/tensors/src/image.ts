@@ -113,7 +113,10 @@ const KERNELS: readonly ImageResizeKernel[] = ['nearest', 'linear', 'cubic', 'mi
 const CHANNELS = 3;
 
 /** Decodes one image with `options`; prefer createImageDecoder when the options are reused. */
-export function imageToTensor(input: Uint8Array, options: ImageToTensorOptions = {}): Promise<Tensor<ImageTensorDataType>> {
+export function imageToTensor(
+  input: Uint8Array,
+  options: ImageToTensorOptions = {},
+): Promise<Tensor<ImageTensorDataType>> {
   return createImageDecoder(options).decode(input);
 }
 
@@ -283,7 +286,11 @@ function oneOf<T extends string>(what: string, value: T, allowed: readonly T[]):
 
 function perChannel(what: string, value: PerChannel): number[] {
   const values = typeof value === 'number' ? [value, value, value] : Array.isArray(value) ? [...value] : undefined;
-  if (values === undefined || values.length !== CHANNELS || !values.every((v) => typeof v === 'number' && Number.isFinite(v))) {
+  if (
+    values === undefined ||
+    values.length !== CHANNELS ||
+    !values.every((v) => typeof v === 'number' && Number.isFinite(v))
+  ) {
     throw new TypeError(`${what} must be a finite number or ${CHANNELS} finite numbers, got ${formatValue(value)}`);
   }
   return values;
@@ -292,7 +299,8 @@ function perChannel(what: string, value: PerChannel): number[] {
 function checkResize(resize: ImageResize): Required<ImageResize> {
   for (const key of ['height', 'width'] as const) {
     const v = resize[key];
-    if (!Number.isSafeInteger(v) || v < 1) throw new RangeError(`resize.${key} must be a positive integer, got ${formatValue(v)}`);
+    if (!Number.isSafeInteger(v) || v < 1)
+      throw new RangeError(`resize.${key} must be a positive integer, got ${formatValue(v)}`);
   }
   return {
     height: resize.height,

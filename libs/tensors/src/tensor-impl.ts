@@ -1,5 +1,5 @@
 import { DATA_TYPE_TABLE, formatValue, parseDataType, type DataType, type DataTypeMap } from './dtype';
-import type { Tensor } from './tensor';
+import type { TensorOf } from './tensor';
 
 /** "[1,3,224,224]", the form every error message uses. */
 export function formatShape(shape: readonly (number | bigint)[]): string {
@@ -93,7 +93,7 @@ export function createTensor<T extends DataType>(
   shape: readonly number[],
   data: DataTypeMap[T],
   name?: string,
-): Tensor<T> {
+): TensorOf<T> {
   parseDataType(datatype);
   const size = shapeSize(shape, name);
   if (!isTensorData(datatype, data)) {
@@ -112,6 +112,6 @@ export function checkedTensor<T extends DataType>(
   shape: readonly number[],
   data: DataTypeMap[T],
   name: string | undefined,
-): Tensor<T> {
-  return name === undefined ? { datatype, shape, data } : { name, datatype, shape, data };
+): TensorOf<T> {
+  return (name === undefined ? { datatype, shape, data } : { name, datatype, shape, data }) as TensorOf<T>;
 }

@@ -12,5 +12,8 @@ export interface Tensor<T extends DataType = DataType> {
   readonly data: DataTypeMap[T];
 }
 
-/** A Tensor of any datatype, discriminated by `datatype`, so a switch narrows `data`. */
-export type AnyTensor = { [T in DataType]: Tensor<T> }[DataType];
+/** `Tensor<K>` for each K in T: a union of datatypes gives a union of tensors that a switch on `datatype` narrows. */
+export type TensorOf<T extends DataType> = { [K in T]: Tensor<K> }[T];
+
+/** A Tensor of any datatype, discriminated by `datatype`. */
+export type AnyTensor = TensorOf<DataType>;
