@@ -1,0 +1,28 @@
+import { TransferPool } from './pool';
+
+describe('TransferPool', () => {
+  it('never runs more tasks than its size and runs them all', async () => {
+    const pool = new TransferPool(3);
+    let running = 0;
+    let peak = 0;
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        pool.run(async () => {
+          running++;
+          peak = Math.max(peak, running);
+          await new Promise((r) => setTimeout(r, (i % 4) + 1));
+          running--;
+          return i * 2;
+        }),
+      ),
+    );
+    expect(peak).toBe(3);
+    expect(results).toEqual(Array.from({ length: 20 }, (_, i) => i * 2));
+  });
+
+  it('frees the slot of a failed task', async () => {
+    const pool = new TransferPool(1);
+    await expect(pool.run(() => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+    await expect(pool.run(async () => 'next')).resolves.toBe('next');
+  });
+});
