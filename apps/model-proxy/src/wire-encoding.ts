@@ -1,0 +1,70 @@
+import { kserve, tf, tfs } from '@bundlegate/protos';
+
+// Request serializers that copy tensor bytes exactly once. The generated encoders copy a 600 KB image tensor three
+// times (into the writer, on finish(), and into a Buffer); here the message is assembled as a list of chunks whose
+// sizes are known, then copied once into a single Buffer that grpc-js frames.
+
+type Chunk = Uint8Array;
+
+const WIRE_LEN = 2;
+
+function varint(value: number): Uint8Array {
+  const out: number[] = [];
+  let v = value;
+  while (v > 0x7f) {
+    out.push((v & 0x7f) | 0x80);
+    v = Math.floor(v / 128);
+  }
+  out.push(v);
+  return Uint8Array.from(out);
+}
+
+function byteLength(chunks: readonly Chunk[]): number {
+  let n = 0;
+  for (const c of chunks) n += c.byteLength;
+  return n;
+}
+
+/** A length-delimited field: tag, length, then the chunks of its body. */
+function lengthDelimited(field: number, body: readonly Chunk[]): Chunk[] {
+  return [varint((field << 3) | WIRE_LEN), varint(byteLength(body)), ...body];
+}
+
+function join(chunks: readonly Chunk[]): Buffer {
+  const out = Buffer.allocUnsafe(byteLength(chunks));
+  let offset = 0;
+  for (const c of chunks) {
+    out.set(c, offset);
+    offset += c.byteLength;
+  }
+  return out;
+}
+
+const RAW_INPUT_CONTENTS_FIELD = 7;
+
+/** `inference.ModelInferRequest` → wire bytes; `rawInputContents` are appended without intermediate copies. */
+export function serializeModelInferRequest(request: kserve.ModelInferRequest): Buffer {
+  const head = kserve.ModelInferRequest.encode({ ...request, rawInputContents: [] }).finish();
+  const chunks: Chunk[] = [head];
+  for (const raw of request.rawInputContents) chunks.push(...lengthDelimited(RAW_INPUT_CONTENTS_FIELD, [raw]));
+  return join(chunks);
+}
+
+const PREDICT_INPUTS_FIELD = 2;
+const MAP_KEY_FIELD = 1;
+const MAP_VALUE_FIELD = 2;
+const TENSOR_CONTENT_FIELD = 4;
+const utf8 = new TextEncoder();
+
+/** `tensorflow.serving.PredictRequest` → wire bytes; each input's `tensorContent` is copied once. */
+export function serializePredictRequest(request: tfs.PredictRequest): Buffer {
+  const head = tfs.PredictRequest.encode({ ...request, inputs: {} }).finish();
+  const chunks: Chunk[] = [head];
+  for (const [name, proto] of Object.entries(request.inputs)) {
+    const tensor: Chunk[] = [tf.TensorProto.encode({ ...proto, tensorContent: Buffer.alloc(0) }).finish()];
+    if (proto.tensorContent.byteLength > 0) tensor.push(...lengthDelimited(TENSOR_CONTENT_FIELD, [proto.tensorContent]));
+    const entry = [...lengthDelimited(MAP_KEY_FIELD, [utf8.encode(name)]), ...lengthDelimited(MAP_VALUE_FIELD, tensor)];
+    chunks.push(...lengthDelimited(PREDICT_INPUTS_FIELD, entry));
+  }
+  return join(chunks);
+}
