@@ -16,7 +16,15 @@ import {
 } from './elements';
 import { bf16ToNumber, fp16ToNumber, toBf16Array, toFp16Array } from './float16';
 import type { AnyTensor, Tensor } from './tensor';
-import { checkElementCount, checkedTensor, formatShape, parseShape, shapeSize, tensorLabel } from './tensor-impl';
+import {
+  checkElementCount,
+  checkedTensor,
+  formatShape,
+  parseShape,
+  requireName,
+  shapeSize,
+  tensorLabel,
+} from './tensor-impl';
 
 /** HTTP header giving the byte length of the JSON part of a binary-data body. */
 export const INFERENCE_HEADER_CONTENT_LENGTH = 'inference-header-content-length';
@@ -49,7 +57,7 @@ export interface JsonTensorOptions {
  * or a RangeError/TypeError says to use binary data instead.
  */
 export function tensorToJson(tensor: Tensor, options: JsonTensorOptions = {}): JsonTensor {
-  const name = requireName(tensor);
+  const name = requireName(tensor, 'KServe');
   const flat = jsonValues(tensor as AnyTensor);
   return {
     name,
@@ -64,6 +72,18 @@ export function tensorToJson(tensor: Tensor, options: JsonTensorOptions = {}): J
  * `binary_data_size` takes its data from `binary` (its slice of the binary part) instead of `data`.
  */
 export function tensorFromJson(json: unknown, binary?: Uint8Array): AnyTensor {
+  return parseJsonTensor(json, (size, name) => {
+    if (binary === undefined || binary.byteLength !== size) {
+      throw new RangeError(
+        `${tensorLabel(name)}${BINARY_DATA_SIZE} is ${size} but ${binary?.byteLength ?? 0} binary bytes were given`,
+      );
+    }
+    return binary;
+  });
+}
+
+/** `takeBinary` hands out the binary bytes of a tensor that declares `binary_data_size`. */
+function parseJsonTensor(json: unknown, takeBinary: (size: number, name: string) => Uint8Array): AnyTensor {
   if (json === null || typeof json !== 'object' || Array.isArray(json)) {
     throw new TypeError(`a tensor must be a JSON object, got ${formatValue(json)}`);
   }
@@ -74,16 +94,12 @@ export function tensorFromJson(json: unknown, binary?: Uint8Array): AnyTensor {
   const shape = parseShape(t.shape, name);
   const binarySize = binaryDataSize(t.parameters, name);
   if (binarySize !== undefined) {
-    if (binary === undefined || binary.byteLength !== binarySize) {
-      throw new RangeError(
-        `${tensorLabel(name)}${BINARY_DATA_SIZE} is ${binarySize} but ${binary?.byteLength ?? 0} binary bytes were given`,
-      );
-    }
     if (t.data !== undefined) throw new TypeError(`${tensorLabel(name)}has both ${BINARY_DATA_SIZE} and data`);
-    return tensorFromRaw(datatype, shape, binary, name);
+    return tensorFromRaw(datatype, shape, takeBinary(binarySize, name), name);
   }
-  if (!Array.isArray(t.data))
+  if (!Array.isArray(t.data)) {
     throw new TypeError(`${tensorLabel(name)}data must be an array, got ${formatValue(t.data)}`);
+  }
   const flat = flatten(t.data, shape, name);
   checkElementCount(datatype, shape, flat.length, name, ' data values');
   return checkedTensor(datatype, shape, dataFromJson(datatype, flat, { name, field: 'data' }), name);
@@ -205,12 +221,6 @@ function flatten(data: readonly unknown[], shape: readonly number[], name: strin
   return out;
 }
 
-function requireName(tensor: Tensor): string {
-  if (typeof tensor.name !== 'string')
-    throw new TypeError(`a ${tensor.datatype} tensor has no name; KServe tensors need one`);
-  return tensor.name;
-}
-
 function binaryDataSize(parameters: unknown, name: string): number | undefined {
   if (parameters === undefined || parameters === null) return undefined;
   if (typeof parameters !== 'object' || Array.isArray(parameters)) {
@@ -249,7 +259,7 @@ export function encodeTensorsJson(
       const raw = tensorToRaw(tensor);
       chunks.push(raw);
       return {
-        name: requireName(tensor),
+        name: requireName(tensor, 'KServe'),
         datatype: tensor.datatype,
         shape: [...tensor.shape],
         parameters: { [BINARY_DATA_SIZE]: raw.byteLength },
@@ -267,19 +277,18 @@ export function encodeTensorsJson(
 export function decodeTensorsJson(tensors: unknown, binary: Uint8Array = EMPTY, field = 'inputs'): AnyTensor[] {
   if (!Array.isArray(tensors)) throw new TypeError(`${field} must be an array of tensors, got ${formatValue(tensors)}`);
   let offset = 0;
-  const out = tensors.map((json: unknown) => {
-    const t = json as Partial<JsonTensor> | null;
-    const size = t !== null && typeof t === 'object' ? binaryDataSize(t.parameters, String(t.name)) : undefined;
-    if (size === undefined) return tensorFromJson(json);
-    if (offset + size > binary.byteLength) {
-      throw new RangeError(
-        `${tensorLabel(String(t?.name))}${BINARY_DATA_SIZE} ${size} at binary offset ${offset} runs past the ${binary.byteLength}-byte binary part`,
-      );
-    }
-    const slice = binary.subarray(offset, offset + size);
-    offset += size;
-    return tensorFromJson(json, slice);
-  });
+  const out = tensors.map((json: unknown) =>
+    parseJsonTensor(json, (size, name) => {
+      if (offset + size > binary.byteLength) {
+        throw new RangeError(
+          `${tensorLabel(name)}${BINARY_DATA_SIZE} ${size} at binary offset ${offset} runs past the ` +
+            `${binary.byteLength}-byte binary part`,
+        );
+      }
+      offset += size;
+      return binary.subarray(offset - size, offset);
+    }),
+  );
   if (offset !== binary.byteLength) {
     throw new RangeError(
       `${field} declare ${offset} bytes of binary data but the binary part has ${binary.byteLength}`,

@@ -13,9 +13,10 @@ import {
   dataToBuffers,
   floatsToData,
   intsToData,
+  valuesElsewhere,
 } from './elements';
 import type { AnyTensor, Tensor } from './tensor';
-import { checkElementCount, checkedTensor, parseShape, tensorLabel } from './tensor-impl';
+import { checkElementCount, checkedTensor, parseShape, requireName, tensorLabel } from './tensor-impl';
 
 type InferTensorContents = kserve.InferTensorContents;
 type InferParameter = kserve.InferParameter;
@@ -127,7 +128,13 @@ export function tensorFromContents(
     throw new TypeError(`${tensorLabel(name)}${datatype} has no typed contents field in KServe v2; it must come raw`);
   }
   const values: ArrayLike<unknown> = contents?.[field] ?? [];
-  checkElementCount(datatype, shape, values.length, name, ` ${field} values${elsewhere(contents, field)}`);
+  checkElementCount(
+    datatype,
+    shape,
+    values.length,
+    name,
+    ` ${field} values${valuesElsewhere(contents, CONTENTS_FIELDS, field)}`,
+  );
   const source = { name, field };
   let data: DataTypeMap[DataType];
   switch (datatype) {
@@ -156,13 +163,6 @@ export function tensorFromContents(
   return checkedTensor(datatype, shape, data, name);
 }
 
-/** " (values found in intContents)" when the data sits in another field, to explain an empty one. */
-function elsewhere(contents: InferTensorContents | undefined, field: ContentsField): string {
-  if (contents === undefined) return '';
-  const other = CONTENTS_FIELDS.filter((f) => f !== field && contents[f].length > 0);
-  return other.length === 0 ? '' : ` (values found in ${other.join(', ')})`;
-}
-
 /** Tensors → wire tensors plus, for 'raw', their position-matched raw contents (views, not copies). */
 export function encodeKServeTensors(
   tensors: readonly Tensor[],
@@ -170,10 +170,12 @@ export function encodeKServeTensors(
 ): { tensors: KServeWireTensor[]; raw: Buffer[] } {
   const raw: Buffer[] = [];
   const wire = tensors.map((tensor): KServeWireTensor => {
-    if (typeof tensor.name !== 'string') {
-      throw new TypeError(`a ${tensor.datatype} tensor has no name; KServe tensors need one`);
-    }
-    const base = { name: tensor.name, datatype: tensor.datatype, shape: tensor.shape.map(BigInt), parameters: {} };
+    const base = {
+      name: requireName(tensor, 'KServe'),
+      datatype: tensor.datatype,
+      shape: tensor.shape.map(BigInt),
+      parameters: {},
+    };
     if (contents === 'raw') {
       raw.push(tensorToRaw(tensor));
       return base;

@@ -13,9 +13,10 @@ import {
   dataToBuffers,
   floatsToData,
   intsToData,
+  valuesElsewhere,
 } from './elements';
 import type { AnyTensor, Tensor } from './tensor';
-import { checkedTensor, describeNeed, parseShape, shapeSize, tensorLabel } from './tensor-impl';
+import { checkedTensor, describeNeed, parseShape, requireName, shapeSize, tensorLabel } from './tensor-impl';
 
 type TensorProto = tf.TensorProto;
 type ValField =
@@ -117,7 +118,7 @@ export function tensorFromTensorProto(proto: TensorProto, name?: string): AnyTen
   if (values.length !== size && !(values.length === 1 && size > 0)) {
     throw new RangeError(
       `${tensorLabel(name)}${describeNeed(datatype, shape, size)}, got ${values.length} ${field} values` +
-        `${elsewhere(proto, field)}; send ${size}${size > 1 ? ' or 1 to broadcast' : ''}`,
+        `${valuesElsewhere(proto, VAL_FIELDS, field)}; send ${size}${size > 1 ? ' or 1 to broadcast' : ''}`,
     );
   }
   const data = valuesToData(datatype, values, { name, field });
@@ -173,11 +174,6 @@ function shapeOf(proto: TensorProto, name: string | undefined): number[] {
   );
 }
 
-function elsewhere(proto: TensorProto, field: ValField): string {
-  const other = VAL_FIELDS.filter((f) => f !== field && proto[f].length > 0);
-  return other.length === 0 ? '' : ` (values found in ${other.join(', ')})`;
-}
-
 // ---- PredictRequest / PredictResponse ----
 
 /** Named tensors → a TF Serving tensor map (`inputs` / `outputs`). */
@@ -187,11 +183,10 @@ export function tensorsToProtoMap(
 ): { [key: string]: TensorProto } {
   const map: { [key: string]: TensorProto } = {};
   for (const tensor of tensors) {
-    if (typeof tensor.name !== 'string')
-      throw new TypeError(`a ${tensor.datatype} tensor has no name; TF Serving keys tensors by name`);
-    if (Object.prototype.hasOwnProperty.call(map, tensor.name))
-      throw new TypeError(`tensor name ${JSON.stringify(tensor.name)} is used twice`);
-    map[tensor.name] = tensorToTensorProto(tensor, contents);
+    const name = requireName(tensor, 'TF Serving');
+    if (Object.prototype.hasOwnProperty.call(map, name))
+      throw new TypeError(`tensor name ${JSON.stringify(name)} is used twice`);
+    map[name] = tensorToTensorProto(tensor, contents);
   }
   return map;
 }

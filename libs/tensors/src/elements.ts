@@ -137,3 +137,14 @@ export function dataToBools(data: Uint8Array): boolean[] {
 export function dataToBuffers(data: readonly Uint8Array[]): Buffer[] {
   return data.map((b) => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength)));
 }
+
+/** " (values found in intContents)" when a message holds values in other fields than `field`, to explain a miss. */
+export function valuesElsewhere<F extends string>(
+  message: { readonly [K in F]: ArrayLike<unknown> } | undefined,
+  fields: readonly F[],
+  field: F,
+): string {
+  if (message === undefined) return '';
+  const other = fields.filter((f) => f !== field && message[f].length > 0);
+  return other.length === 0 ? '' : ` (values found in ${other.join(', ')})`;
+}

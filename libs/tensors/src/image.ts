@@ -1,7 +1,7 @@
 import sharp, { type Metadata } from 'sharp';
 import { formatValue } from './dtype';
 import { numberToFp16 } from './float16';
-import type { Tensor } from './tensor';
+import type { TensorOf } from './tensor';
 import { checkedTensor } from './tensor-impl';
 
 /** Where the channel axis goes; the three-letter forms have no leading batch dim. */
@@ -100,7 +100,7 @@ export interface ResolvedImageOptions {
 export interface ImageDecoder {
   readonly options: ResolvedImageOptions;
   /** Encoded JPEG/PNG/WebP → tensor in one sharp pipeline and one pass over the pixels. */
-  decode(input: Uint8Array): Promise<Tensor<ImageTensorDataType>>;
+  decode(input: Uint8Array): Promise<TensorOf<ImageTensorDataType>>;
   /** Output shape for an image of this decoded size. */
   shapeFor(height: number, width: number): number[];
 }
@@ -116,7 +116,7 @@ const CHANNELS = 3;
 export function imageToTensor(
   input: Uint8Array,
   options: ImageToTensorOptions = {},
-): Promise<Tensor<ImageTensorDataType>> {
+): Promise<TensorOf<ImageTensorDataType>> {
   return createImageDecoder(options).decode(input);
 }
 
@@ -156,7 +156,7 @@ export function createImageDecoder(options: ImageToTensorOptions = {}): ImageDec
     return batched ? [1, ...dims] : dims;
   };
 
-  const decode = async (input: Uint8Array): Promise<Tensor<ImageTensorDataType>> => {
+  const decode = async (input: Uint8Array): Promise<TensorOf<ImageTensorDataType>> => {
     const { pixels, height, width } = await decodePixels(input, { maxPixels, formats, autoOrient, resize });
     const shape = shapeFor(height, width);
     if (dtype === 'UINT8' && channelOrder === 'RGB' && !channelsFirst) {
@@ -165,7 +165,7 @@ export function createImageDecoder(options: ImageToTensorOptions = {}): ImageDec
     }
     const out = lut.make(height * width * CHANNELS);
     fillPlanes(pixels, out, lut.table, source, height * width, channelsFirst);
-    return checkedTensor(dtype, shape, out, name) as Tensor<ImageTensorDataType>;
+    return checkedTensor(dtype, shape, out, name) as TensorOf<ImageTensorDataType>;
   };
 
   return {

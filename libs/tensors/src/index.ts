@@ -29,7 +29,7 @@ export type {
 } from './dtype';
 
 // Tensor: the interface, construction and shape checks.
-export type { AnyTensor, Tensor } from './tensor';
+export type { AnyTensor, Tensor, TensorOf } from './tensor';
 export { checkElementCount, createTensor, formatShape, isTensorData, parseShape, shapeSize } from './tensor-impl';
 
 // FP16 / BF16 bit patterns ⇄ numbers.

@@ -11,6 +11,14 @@ export function tensorLabel(name: string | undefined): string {
   return name === undefined || name === '' ? '' : `tensor ${JSON.stringify(name)}: `;
 }
 
+/** The tensor's name, or a TypeError: protocols that key or list tensors by name need one. */
+export function requireName(tensor: { readonly name?: string; readonly datatype: string }, protocol: string): string {
+  if (typeof tensor.name !== 'string') {
+    throw new TypeError(`a ${tensor.datatype} tensor has no name; ${protocol} tensors need one`);
+  }
+  return tensor.name;
+}
+
 /**
  * Checks dims (numbers or protobuf int64 bigints) and returns them as numbers. Each must be a non-negative safe
  * integer, and so must their product.
