@@ -44,3 +44,31 @@ export { parseDuration, formatDuration, parseByteSize, formatByteSize } from './
 // ---- logging
 export { createLogger, loggingSpec, LOG_LEVELS, SECRET_KEY_PATTERN, isSecretKey, scrubSecrets, redactUrlCredentials } from './logger';
 export type { Logger, LoggerOptions, LogLevel } from './logger';
+
+// ---- metrics
+export { createMetrics, LATENCY_BUCKETS_SECONDS, SIZE_BUCKETS_BYTES } from './metrics';
+export type { Metrics, MetricsOptions, MetricOptions } from './metrics';
+
+// ---- health: one state behind /healthz, /readyz and grpc.health.v1
+export { HealthState } from './health';
+export type { HealthSnapshot, CheckState, HealthListener, HealthStateOptions } from './health';
+export { createAdminHandler, sendHttpError, ADMIN_PATHS } from './health-http';
+export type { AdminHandler, AdminHandlerOptions } from './health-http';
+export { createGrpcHealth, addGrpcHealth } from './health-grpc';
+export type { GrpcHealth, GrpcHealthOptions } from './health-grpc';
+
+// ---- shutdown
+export { installShutdown } from './shutdown';
+export type { ShutdownOptions, ShutdownStep, ShutdownHandle } from './shutdown';
+
+// ---- network helpers
+export {
+  listenHttp,
+  bindGrpc,
+  closeHttpServer,
+  closeGrpcServer,
+  grpcMessageLimits,
+  DEFAULT_GRPC_MAX_MESSAGE_BYTES,
+  requestId,
+  REQUEST_ID_HEADER,
+} from './net';

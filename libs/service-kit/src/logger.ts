@@ -88,7 +88,8 @@ export function createLogger(options: LoggerOptions): Logger {
     options.destination ??
     (options.pretty
       ? pinoPretty({ sync: true, colorize: process.stdout.isTTY === true, ignore: 'pid,hostname,service', messageFormat: '{if module}[{module}] {end}{msg}' })
-      : undefined);
+      : // synchronous: pino's async stdout writer reorders lines on a pipe (a container's stdout), measured here
+        pino.destination({ dest: 1, sync: true }));
   const root = pino(
     {
       level: options.level ?? 'info',
