@@ -1374,7 +1374,7 @@ export const ModelInferRequest: MessageFns<ModelInferRequest> = {
               break;
             }
 
-            message.rawInputContents.push(Buffer.from(reader.bytes()));
+            message.rawInputContents.push(bytesView(reader.bytes()));
             continue;
           }
         }
@@ -2172,7 +2172,7 @@ export const ModelInferResponse: MessageFns<ModelInferResponse> = {
               break;
             }
 
-            message.rawOutputContents.push(Buffer.from(reader.bytes()));
+            message.rawOutputContents.push(bytesView(reader.bytes()));
             continue;
           }
         }
@@ -3135,7 +3135,7 @@ export const InferTensorContents: MessageFns<InferTensorContents> = {
               break;
             }
 
-            message.bytesContents.push(Buffer.from(reader.bytes()));
+            message.bytesContents.push(bytesView(reader.bytes()));
             continue;
           }
         }
@@ -3500,4 +3500,9 @@ interface MessageFns<T> {
   toJSON(message: T): unknown;
   create<I extends Exact<DeepPartial<T>, I>>(base?: I): T;
   fromPartial<I extends Exact<DeepPartial<T>, I>>(object: I): T;
+}
+
+/** A Buffer over the same memory as `bytes`: decoded bytes fields share the received message. */
+function bytesView(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

@@ -34,9 +34,32 @@ function buf(args) {
   execFileSync('buf', args, { cwd: projectDir, env, stdio: ['ignore', 'inherit', 'inherit'] });
 }
 
+// ts-proto copies every decoded bytes field (`Buffer.from(reader.bytes())`); the reader already returns a
+// subarray of the received message, so a Buffer view over it avoids copying large raw tensor contents.
+const BYTES_COPY = 'Buffer.from(reader.bytes())';
+const BYTES_VIEW = 'bytesView(reader.bytes())';
+const BYTES_VIEW_HELPER = [
+  '',
+  '/** A Buffer over the same memory as `bytes`: decoded bytes fields share the received message. */',
+  'function bytesView(bytes: Uint8Array): Buffer {',
+  '  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);',
+  '}',
+  '',
+].join('\n');
+
+function useBytesViews(dir) {
+  for (const file of listFiles(dir).filter((f) => f.endsWith('.ts'))) {
+    const path = join(dir, file);
+    const text = readFileSync(path, 'utf8');
+    if (!text.includes(BYTES_COPY)) continue;
+    writeFileSync(path, text.split(BYTES_COPY).join(BYTES_VIEW) + BYTES_VIEW_HELPER);
+  }
+}
+
 /** Builds a complete generated/ tree under `outBase` and returns its path. */
 function build(outBase) {
   buf(['generate', '--output', outBase]);
+  useBytesViews(join(outBase, 'generated'));
   const fdsPath = join(outBase, 'descriptor-set.binpb');
   buf(['build', '--as-file-descriptor-set', '--exclude-source-info', '--output', fdsPath]);
   const fds = readFileSync(fdsPath);

@@ -288,3 +288,26 @@ describe('bundlegate.v1', () => {
     expect(back.bundles[0]?.models[0]?.ready).toBe(true);
   });
 });
+
+describe('decoded bytes fields', () => {
+  it('share memory with the received message instead of copying it', () => {
+    const payload = Buffer.alloc(4096, 7);
+    const wire = Buffer.from(
+      kserve.ModelInferRequest.encode({
+        modelName: 'm',
+        modelVersion: '',
+        id: '',
+        parameters: {},
+        inputs: [],
+        outputs: [],
+        rawInputContents: [payload],
+      }).finish(),
+    );
+    const decoded = kserve.ModelInferRequest.decode(wire);
+    const raw = decoded.rawInputContents[0]!;
+    expect(raw.equals(payload)).toBe(true);
+    expect(raw.buffer).toBe(wire.buffer);
+    wire[wire.length - 1] = 9; // a view sees writes to the message it came from
+    expect(raw[raw.length - 1]).toBe(9);
+  });
+});

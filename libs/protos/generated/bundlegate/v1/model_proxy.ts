@@ -1036,7 +1036,7 @@ export const Input: MessageFns<Input> = {
               break;
             }
 
-            message.image = Buffer.from(reader.bytes());
+            message.image = bytesView(reader.bytes());
             continue;
           }
           case 2: {
@@ -1337,7 +1337,7 @@ export const Tensor: MessageFns<Tensor> = {
               break;
             }
 
-            message.data = Buffer.from(reader.bytes());
+            message.data = bytesView(reader.bytes());
             continue;
           }
         }
@@ -1788,7 +1788,7 @@ export const EmbeddingGrid: MessageFns<EmbeddingGrid> = {
               break;
             }
 
-            message.data = Buffer.from(reader.bytes());
+            message.data = bytesView(reader.bytes());
             continue;
           }
         }
@@ -2090,4 +2090,9 @@ interface MessageFns<T> {
   toJSON(message: T): unknown;
   create<I extends Exact<DeepPartial<T>, I>>(base?: I): T;
   fromPartial<I extends Exact<DeepPartial<T>, I>>(object: I): T;
+}
+
+/** A Buffer over the same memory as `bytes`: decoded bytes fields share the received message. */
+function bytesView(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

@@ -232,7 +232,7 @@ export const TensorProto: MessageFns<TensorProto> = {
               break;
             }
 
-            message.tensorContent = Buffer.from(reader.bytes());
+            message.tensorContent = bytesView(reader.bytes());
             continue;
           }
           case 13: {
@@ -312,7 +312,7 @@ export const TensorProto: MessageFns<TensorProto> = {
               break;
             }
 
-            message.stringVal.push(Buffer.from(reader.bytes()));
+            message.stringVal.push(bytesView(reader.bytes()));
             continue;
           }
           case 9: {
@@ -665,7 +665,7 @@ export const VariantTensorDataProto: MessageFns<VariantTensorDataProto> = {
               break;
             }
 
-            message.metadata = Buffer.from(reader.bytes());
+            message.metadata = bytesView(reader.bytes());
             continue;
           }
           case 3: {
@@ -761,4 +761,9 @@ interface MessageFns<T> {
   toJSON(message: T): unknown;
   create<I extends Exact<DeepPartial<T>, I>>(base?: I): T;
   fromPartial<I extends Exact<DeepPartial<T>, I>>(object: I): T;
+}
+
+/** A Buffer over the same memory as `bytes`: decoded bytes fields share the received message. */
+function bytesView(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
