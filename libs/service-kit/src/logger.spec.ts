@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { bgError } from './errors';
-import { createLogger, isSecretKey, scrubSecrets } from './logger';
+import { loadConfig } from './config';
+import { createLogger, isSecretKey, loggingSpec, scrubSecrets } from './logger';
 
 const SENTINEL = 'S3CR3T-do-not-log-9f8e';
 
@@ -111,5 +112,19 @@ describe('scrubSecrets', () => {
     const a: Record<string, unknown> = { name: 'a' };
     a.self = a;
     expect(() => scrubSecrets(a)).not.toThrow();
+  });
+});
+
+describe('loggingSpec', () => {
+  it('gives every service --log_level and --log_pretty under its own env prefix', () => {
+    const spec = loggingSpec('GATEWAY');
+    expect(loadConfig(spec, { argv: [], env: {} })).toEqual({ logLevel: 'info', logPretty: false });
+    expect(loadConfig(spec, { argv: ['--log-pretty'], env: { GATEWAY_LOG_LEVEL: 'DEBUG' } })).toEqual({
+      logLevel: 'debug',
+      logPretty: true,
+    });
+    expect(() => loadConfig(spec, { argv: ['--log_level', 'verbose'], env: {} })).toThrow(
+      '--log_level / GATEWAY_LOG_LEVEL: "verbose" (from --log_level): expected one of fatal, error, warn, info, debug, trace, silent',
+    );
   });
 });

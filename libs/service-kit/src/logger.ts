@@ -87,7 +87,7 @@ export function createLogger(options: LoggerOptions): Logger {
   const destination =
     options.destination ??
     (options.pretty
-      ? pinoPretty({ sync: true, colorize: process.stdout.isTTY === true, ignore: 'pid,hostname,service', messageFormat: '{if module}[{module}] {end}{msg}' })
+      ? pinoPretty({ sync: true, colorize: process.stdout.isTTY === true, ignore: 'pid,hostname,service,module', messageFormat: '{if module}[{module}] {end}{msg}' })
       : // synchronous: pino's async stdout writer reorders lines on a pipe (a container's stdout), measured here
         pino.destination({ dest: 1, sync: true }));
   const root = pino(
