@@ -1,0 +1,191 @@
+import { Worker } from 'node:worker_threads';
+import type { Tensor, TypedArray } from '@bundlegate/tensors';
+import { sessionOptions, type ModelRunner } from './model-runner';
+import { fromOrtValue, type OrtValue } from './ort-values';
+import type { RuntimeOptions } from './runtime-options';
+import { tensorSpecFromOrt, type OrtValueMetadata, type TensorSpec } from './tensor-spec';
+import { WORKER_SOURCE } from './worker-source';
+
+// `options.sessions` worker threads, one onnxruntime session each; a run goes to the first idle one.
+
+interface WireOutput {
+  readonly name: string;
+  readonly type: string;
+  readonly dims: readonly number[];
+  readonly data: unknown;
+}
+
+type FromWorker =
+  | { type: 'ready'; inputs: OrtValueMetadata[]; outputs: OrtValueMetadata[] }
+  | { type: 'failed'; message: string }
+  | { type: 'result'; id: number; outputs: WireOutput[] }
+  | { type: 'error'; id: number; message: string };
+
+interface Job {
+  readonly id: number;
+  readonly feeds: readonly OrtValue[];
+  readonly fetches: readonly string[];
+  resolve(outputs: Tensor[]): void;
+  reject(err: Error): void;
+}
+
+interface Slot {
+  worker: Worker;
+  job: Job | undefined;
+  ready: boolean;
+}
+
+interface Loaded {
+  inputs: TensorSpec[];
+  outputs: TensorSpec[];
+}
+
+/** Resolved once per process: the worker source requires onnxruntime-node by absolute path. */
+let ortPath: string | undefined;
+
+function spawn(file: string, options: RuntimeOptions): { worker: Worker; loaded: Promise<Loaded> } {
+  ortPath ??= require.resolve('onnxruntime-node');
+  const worker = new Worker(WORKER_SOURCE, {
+    eval: true,
+    workerData: { ortPath, file, sessionOptions: sessionOptions(options) },
+  });
+  const loaded = new Promise<Loaded>((resolve, reject) => {
+    const onExit = (code: number): void => reject(new Error(`inference worker exited with code ${code} while loading ${file}`));
+    const onError = (err: Error): void => reject(err);
+    worker.once('exit', onExit);
+    worker.once('error', onError);
+    worker.once('message', (msg: FromWorker) => {
+      worker.off('exit', onExit);
+      worker.off('error', onError);
+      if (msg.type === 'ready') {
+        try {
+          resolve({ inputs: msg.inputs.map(tensorSpecFromOrt), outputs: msg.outputs.map(tensorSpecFromOrt) });
+        } catch (err) {
+          reject(err as Error);
+        }
+      } else {
+        reject(new Error(msg.type === 'failed' ? msg.message : `unexpected first message ${msg.type} from inference worker`));
+      }
+    });
+  });
+  return { worker, loaded };
+}
+
+/** A transferable copy of numeric feed data: the original is usually a view into a request buffer. */
+function ownedCopy(data: TypedArray | string[]): { data: TypedArray | string[]; transfer?: ArrayBuffer } {
+  if (Array.isArray(data)) return { data };
+  const copy = data.slice() as TypedArray;
+  return { data: copy, transfer: copy.buffer as ArrayBuffer };
+}
+
+export async function openWorkerRunner(file: string, options: RuntimeOptions): Promise<ModelRunner> {
+  const spawned = Array.from({ length: options.sessions }, () => spawn(file, options));
+  let loaded: Loaded[];
+  try {
+    loaded = await Promise.all(spawned.map((s) => s.loaded));
+  } catch (err) {
+    await Promise.all(spawned.map((s) => s.worker.terminate()));
+    throw err;
+  }
+  const { inputs, outputs } = loaded[0] as Loaded;
+  const slots: Slot[] = spawned.map((s) => ({ worker: s.worker, job: undefined, ready: true }));
+  const queue: Job[] = [];
+  let nextId = 1;
+  let closed = false;
+
+  const dispatch = (slot: Slot): void => {
+    const job = queue.shift();
+    if (job === undefined) return;
+    slot.job = job;
+    const transfer: ArrayBuffer[] = [];
+    const feeds = job.feeds.map((v) => {
+      const owned = ownedCopy(v.data);
+      if (owned.transfer) transfer.push(owned.transfer);
+      return { name: v.name, type: v.type, dims: v.dims, data: owned.data };
+    });
+    slot.worker.postMessage({ type: 'run', id: job.id, feeds, fetches: job.fetches }, transfer);
+  };
+
+  const settle = (slot: Slot, msg: FromWorker): void => {
+    const job = slot.job;
+    if (job === undefined || !('id' in msg) || msg.id !== job.id) return;
+    slot.job = undefined;
+    if (msg.type === 'result') {
+      try {
+        job.resolve(msg.outputs.map((o) => fromOrtValue(o.name, o.type, o.dims, o.data)));
+      } catch (err) {
+        job.reject(err as Error);
+      }
+    } else {
+      job.reject(new Error(msg.message));
+    }
+    dispatch(slot);
+  };
+
+  const watch = (slot: Slot): void => {
+    slot.worker.on('message', (msg: FromWorker) => settle(slot, msg));
+    slot.worker.once('exit', (code) => {
+      if (closed) return;
+      // a crashed worker takes its run with it; the slot comes back once a fresh session has loaded
+      slot.ready = false;
+      slot.job?.reject(new Error(`inference worker exited with code ${code}`));
+      slot.job = undefined;
+      const replacement = spawn(file, options);
+      replacement.loaded.then(
+        () => {
+          if (closed) {
+            void replacement.worker.terminate();
+            return;
+          }
+          slot.worker = replacement.worker;
+          slot.ready = true;
+          watch(slot);
+          dispatch(slot);
+        },
+        () => {
+          // the file may be gone by now; the slot stays down and the others keep serving
+          void replacement.worker.terminate();
+        },
+      );
+    });
+  };
+  slots.forEach(watch);
+
+  return {
+    file,
+    inputs,
+    outputs,
+    options,
+    run(feeds, fetches) {
+      if (closed) return Promise.reject(new Error('the model was unloaded'));
+      return new Promise<Tensor[]>((resolve, reject) => {
+        queue.push({ id: nextId++, feeds, fetches, resolve, reject });
+        const idle = slots.find((s) => s.ready && s.job === undefined);
+        if (idle) dispatch(idle);
+        else if (!slots.some((s) => s.ready)) {
+          const job = queue.pop() as Job;
+          job.reject(new Error('every inference worker of this model has failed'));
+        }
+      });
+    },
+    load: () => ({ running: slots.filter((s) => s.job !== undefined).length, queued: queue.length }),
+    async close() {
+      if (closed) return;
+      closed = true;
+      for (const job of queue.splice(0)) job.reject(new Error('the model was unloaded'));
+      await Promise.all(
+        slots.map(
+          (slot) =>
+            new Promise<void>((resolve) => {
+              slot.job?.reject(new Error('the model was unloaded'));
+              slot.job = undefined;
+              slot.worker.once('exit', () => resolve());
+              slot.worker.postMessage({ type: 'close' });
+              // a session stuck in a run must not hold unloading forever
+              setTimeout(() => void slot.worker.terminate(), 5_000).unref();
+            }),
+        ),
+      );
+    },
+  };
+}
