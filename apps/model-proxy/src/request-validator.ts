@@ -17,8 +17,7 @@ export class RequestValidator {
   private readonly byModel = new Map<string, ModelValidators>();
 
   constructor(document: OpenApiDocument, catalog: ModelCatalog) {
-    // `examples` and OpenAPI's content keywords are annotations; strict mode would reject the former
-    const ajv = new Ajv2020({ strict: true, allErrors: false, keywords: ['examples'] });
+    const ajv = new Ajv2020({ strict: true, allErrors: false });
     for (const model of catalog.models) {
       const names = schemaNames(model.id);
       const schema = (name: string): object => {
