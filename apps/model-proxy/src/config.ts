@@ -25,7 +25,7 @@ export const MODEL_PROXY_CONFIG = {
   backend: oneOf({
     flag: 'backend',
     env: 'MODEL_PROXY_BACKEND',
-    values: ['gateway'],
+    values: ['gateway', 'in-process'],
     default: 'gateway',
     help: 'gateway: call models through the gateway by model-id; in-process: run them inside the proxy (single container).',
   }),
@@ -55,6 +55,7 @@ export const MODEL_PROXY_CONFIG = {
     default: DEFAULT_MAX_IMAGE_PIXELS,
     help: 'Largest image (width × height) accepted when the signature sets no maxPixels.',
   }),
+  modelPollInterval: duration({ flag: 'model_poll_interval', env: 'MODEL_PROXY_MODEL_POLL_INTERVAL', min: 0, default: '1s', help: 'In-process: how often the model repository is rescanned for new versions (0: never).' }),
   readinessInterval: duration({ flag: 'readiness_interval', env: 'MODEL_PROXY_READINESS_INTERVAL', min: 100, default: '2s', help: 'How often the gateway and models are probed.' }),
   drainTimeout: duration({ flag: 'drain_timeout', env: 'MODEL_PROXY_DRAIN_TIMEOUT', min: 0, default: '20s', help: 'Time in-flight requests get to finish on shutdown.' }),
   ...loggingSpec('MODEL_PROXY'),
@@ -65,6 +66,7 @@ export type ModelProxyConfig = ConfigOf<typeof MODEL_PROXY_CONFIG>;
 /** Checks across settings, reported with the rest. */
 export function crossCheckConfig(config: ModelProxyConfig): string[] {
   const problems: string[] = [];
+  if (config.backend === 'in-process' && config.modelsDir === undefined) problems.push('--backend in-process needs --models_dir / MODEL_PROXY_MODELS_DIR');
   if ((config.gatewayCert === undefined) !== (config.gatewayKey === undefined)) problems.push('--gateway_cert and --gateway_key go together');
   if (!config.gatewayTls && (config.gatewayCa ?? config.gatewayCert ?? config.gatewayServerName) !== undefined) {
     problems.push('--gateway_ca / --gateway_cert / --gateway_server_name need --gateway_tls');

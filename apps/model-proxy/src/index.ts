@@ -20,6 +20,8 @@ export type { PredictOptions, PredictResult, PredictorOptions, StageObserver, Ti
 export type { InferCall, InferenceBackend } from './backend';
 export { GatewayBackend, MODEL_ID_METADATA, upstreamError } from './backend-gateway';
 export type { GatewayBackendOptions, GatewayTls } from './backend-gateway';
+export { InProcessBackend } from './backend-in-process';
+export type { InProcessBackendOptions } from './backend-in-process';
 export { serializeModelInferRequest, serializePredictRequest } from './wire-encoding';
 
 // HTTP

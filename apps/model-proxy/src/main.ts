@@ -1,12 +1,22 @@
 import { readFileSync } from 'node:fs';
-import { BundleFileError, loadSignatureFile } from '@bundlegate/bundle';
-import { configOrExit, createLogger, describeConfig, formatHostPort, installShutdown } from '@bundlegate/service-kit';
+import { BundleFileError, loadSignatureFile, type BundleSignature } from '@bundlegate/bundle';
+import { configOrExit, createLogger, describeConfig, formatHostPort, installShutdown, type Logger } from '@bundlegate/service-kit';
 import { GatewayBackend } from './backend-gateway';
+import { InProcessBackend } from './backend-in-process';
 import type { InferenceBackend } from './backend';
 import { crossCheckConfig, MODEL_PROXY_CONFIG, type ModelProxyConfig } from './config';
 import { createModelProxy } from './model-proxy';
 
-async function createBackend(config: ModelProxyConfig): Promise<InferenceBackend> {
+async function createBackend(config: ModelProxyConfig, signature: BundleSignature, logger: Logger): Promise<InferenceBackend> {
+  if (config.backend === 'in-process') {
+    return InProcessBackend.open({
+      modelsDir: config.modelsDir as string,
+      modelIds: signature.bundles.flatMap((b) => b.models.map((m) => m.id)),
+      logger: logger.child({ module: 'runtime' }),
+      pollIntervalMs: config.modelPollInterval,
+      maxImagePixels: config.maxImagePixels,
+    });
+  }
   const tls = config.gatewayTls
     ? {
         ca: config.gatewayCa === undefined ? undefined : readFileSync(config.gatewayCa),
@@ -26,7 +36,7 @@ async function main(): Promise<void> {
   });
   const logger = createLogger({ service: 'model-proxy', level: config.logLevel, pretty: config.logPretty });
   logger.info({ config: describeConfig(config, MODEL_PROXY_CONFIG) }, 'starting');
-  let signature;
+  let signature: BundleSignature;
   try {
     signature = await loadSignatureFile(config.signature);
   } catch (error) {
@@ -34,7 +44,7 @@ async function main(): Promise<void> {
     process.stderr.write(`model-proxy: ${error.message}\n`);
     process.exit(2);
   }
-  const backend = await createBackend(config);
+  const backend = await createBackend(config, signature, logger);
   const proxy = createModelProxy({
     signature,
     backend,
