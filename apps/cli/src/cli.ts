@@ -188,7 +188,7 @@ async function profileCommand(argv: readonly string[], io: CliIo): Promise<numbe
   if (action !== 'run' && action !== 'print') throw new UsageError(`profile: expected "run" or "print", got ${JSON.stringify(action ?? '')}`);
   const c = parse(profileSpec, rest, io, `bundlegate profile ${action}`, action === 'run' ? "Starts each container of the profile in order with the Docker CLI, waits until it is ready, and stops them all on Ctrl-C or when one stops." : 'Prints the docker commands equivalent to "profile run".');
   if (typeof c === 'number') return c;
-  const profile = await loadProfile(c.profile);
+  const profile = await loadProfile(resolve(io.cwd, c.profile));
   if (action === 'print') {
     io.stdout.write(`${printProfile(profile, c.docker).join('\n')}\n`);
     return 0;

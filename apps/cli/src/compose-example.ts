@@ -1,7 +1,7 @@
 import { clusterName, inputKey, type LoadedBundle } from '@bundlegate/bundle';
 import { COMPOSE_FILE, type GpuSelection } from './compose';
 import { literalImages, DEFAULT_REGISTRY, DEFAULT_SERVING_RESOURCES, DEFAULT_TAG, PROXY_PORTS, servingContainer, servingResourceVar } from './containers';
-import { toYaml } from './text';
+import { pathFrom, toYaml } from './text';
 
 // `generate compose`: example/ — a deployment directory in the layout existing deployments use,
 // written once and then the user's: `.env` (REL_DIR), conf/bundle/.env, creds/bundle/, README.md.
@@ -14,6 +14,8 @@ export interface ExampleOptions {
   readonly tag?: string;
   /** How the README tells the user to regenerate base/: the command line used. */
   readonly regenerate: string;
+  /** Absolute path of example/: file:// sources are shown relative to it. */
+  readonly exampleDir: string;
 }
 
 export const EXAMPLE_FILES = ['docker-compose.yaml', '.env', 'conf/bundle/.env', 'creds/bundle/.env', 'README.md'] as const;
@@ -102,7 +104,7 @@ function exampleReadme(loaded: LoadedBundle, options: ExampleOptions): string {
     const c = servingContainer(m, images);
     return `| \`${c.name}\` | ${m.engine} serving model \`${m.id}\`${m.replicas > 1 ? ` (${m.replicas} replicas)` : ''} | \`${c.image}\` | \`${servingVariables(m.id, gpuFor(options.gpus, m.id)).join('`, `')}\` in conf/bundle/.env |`;
   });
-  const sources = [...new Set(bundle.models.map((m) => m.source.uri))];
+  const sources = [...new Set(bundle.models.map((m) => (m.source.scheme === 'file' ? pathFrom(options.exampleDir, m.source.path) : m.source.uri)))];
   const predicts = signature.bundles
     .flatMap((b) => b.models)
     .filter((m) => m.inputs.length > 0 && m.inputs.every((i) => i.typeId === 'Image'))

@@ -92,6 +92,7 @@ export async function generateCompose(options: GenerateComposeOptions): Promise<
     registry: options.registry,
     tag: options.tag,
     regenerate,
+    exampleDir,
   });
   const written: string[] = [];
   const kept: string[] = [];

@@ -173,7 +173,13 @@ function servingDeployment(
 ): IDeployment {
   const volumes: IVolume[] = [
     { name: 'models', emptyDir: {} },
-    { name: 'bundle', configMap: { name: BUNDLE_CONFIGMAP, items: [{ key: BUNDLE_FILE, path: BUNDLE_FILE }, ...(c.usesConfigFile ? [{ key: configKey, path: 'config.json' }] : [])] } },
+    {
+      name: 'bundle',
+      configMap: {
+        name: BUNDLE_CONFIGMAP,
+        items: [{ key: BUNDLE_FILE, path: BUNDLE_FILE }, { key: SIGNATURE_FILE, path: SIGNATURE_FILE }, ...(c.usesConfigFile ? [{ key: configKey, path: 'config.json' }] : [])],
+      },
+    },
     { name: 'creds', secret: { secretName: CREDS_SECRET, optional: true } },
     ...mounts.map((m, i) => ({ name: `bucket-${i + 1}`, hostPath: { path: hostPathOf(m.hostPath), type: 'Directory' as const } })),
   ];
@@ -185,7 +191,7 @@ function servingDeployment(
     args: ['--bundle', `${BUNDLE_DIR}/${BUNDLE_FILE}`, '--model', model.id, '--models-dir', MODELS_DIR, '--deployment-dir', DEPLOYMENT_DIR],
     volumeMounts: [
       { name: 'models', mountPath: MODELS_DIR },
-      { name: 'bundle', mountPath: `${BUNDLE_DIR}/${BUNDLE_FILE}`, subPath: BUNDLE_FILE, readOnly: true },
+      { name: 'bundle', mountPath: BUNDLE_DIR, readOnly: true },
       { name: 'creds', mountPath: `${DEPLOYMENT_DIR}/creds/bundle`, readOnly: true },
       ...mounts.map((m, i) => ({ name: `bucket-${i + 1}`, mountPath: m.containerPath, readOnly: true })),
     ],

@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import Ajv from 'ajv';
-import { quote } from 'shell-quote';
 import { parse as parseYaml } from 'yaml';
 
 // Launch profiles: a YAML array of containers, run with the Docker CLI in order, each waited for
@@ -139,6 +138,17 @@ export function dockerRunArgs(profile: Profile, c: ProfileContainer, options: Do
   if (program !== undefined) args.push('--entrypoint', program);
   args.push(c.image, ...entryArgs, ...(c.args ?? []));
   return args;
+}
+
+const SHELL_SAFE = /^[A-Za-z0-9_\-+=:,./@%]+$/;
+
+/** One shell word: as is when plain, else single-quoted (readable lines, unlike escaping every ':'). */
+export function shellWord(arg: string): string {
+  return SHELL_SAFE.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+function quote(args: readonly string[]): string {
+  return args.map(shellWord).join(' ');
 }
 
 /** Networks the profile uses, in order of first use. */

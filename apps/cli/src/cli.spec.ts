@@ -1,0 +1,113 @@
+import { createServer } from 'node:net';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { runCli, USAGE } from './cli';
+import { freeStackPorts } from './ports';
+import { demoTree, REPO_ROOT } from './testing/fixtures';
+
+function capture(cwd = REPO_ROOT, env: NodeJS.ProcessEnv = {}) {
+  const out: string[] = [];
+  const err: string[] = [];
+  return {
+    out,
+    err,
+    io: {
+      stdout: { write: (t: string) => out.push(t) },
+      stderr: { write: (t: string) => err.push(t) },
+      env,
+      cwd,
+      signal: new AbortController().signal,
+      scriptDir: __dirname,
+    },
+  };
+}
+
+describe('bundlegate command line', () => {
+  let root: string;
+  let bundle: string;
+  beforeAll(async () => {
+    ({ root, bundle } = await demoTree());
+  });
+  afterAll(() => rm(root, { recursive: true, force: true }));
+
+  it('prints usage and exits 2 without a command, 0 for help', async () => {
+    const none = capture();
+    expect(await runCli([], none.io)).toBe(2);
+    expect(none.out.join('')).toBe(USAGE);
+    const help = capture();
+    expect(await runCli(['--help'], help.io)).toBe(0);
+  });
+
+  it('rejects an unknown command with exit 2', async () => {
+    const c = capture();
+    expect(await runCli(['deploy'], c.io)).toBe(2);
+    expect(c.err.join('')).toContain('bundlegate: unknown command "deploy"');
+  });
+
+  it('reports every bad option at once and exits 2', async () => {
+    const c = capture(root);
+    expect(await runCli(['generate', 'compose', '--bundel', 'x.yaml'], c.io)).toBe(2);
+    const text = c.err.join('');
+    expect(text).toContain('--bundel: unknown flag; did you mean --bundle?');
+    expect(text).toContain('--bundle / BUNDLEGATE_BUNDLE: required');
+    expect(text).toContain('--out / BUNDLEGATE_OUT: required');
+  });
+
+  it('takes options from the environment too', async () => {
+    const c = capture(root, { BUNDLEGATE_BUNDLE: bundle, BUNDLEGATE_OUT: join(root, 'from-env') });
+    expect(await runCli(['generate', 'compose'], c.io)).toBe(0);
+    expect(await readFile(join(root, 'from-env/base/docker-compose.yaml'), 'utf8')).toContain('model_proxy:');
+  });
+
+  it('generates compose and says what it wrote and what it kept', async () => {
+    const first = capture(root);
+    expect(await runCli(['generate', 'compose', '--bundle', bundle, '--out', 'out'], first.io)).toBe(0);
+    expect(first.out.join('')).toContain('wrote out/example/: docker-compose.yaml, .env, conf/bundle/.env, creds/bundle/.env, README.md\n');
+    const second = capture(root);
+    expect(await runCli(['generate', 'compose', '--bundle', bundle, '--out', 'out'], second.io)).toBe(0);
+    expect(second.out.join('')).toContain('kept out/example/: docker-compose.yaml, .env, conf/bundle/.env, creds/bundle/.env, README.md (never overwritten)\n');
+  });
+
+  it('refuses a --gpu model the bundle does not have', async () => {
+    const c = capture(root);
+    expect(await runCli(['generate', 'k8s', '--bundle', bundle, '--out', 'k8s', '--gpu', 'nope'], c.io)).toBe(2);
+    expect(c.err.join('')).toContain(`--gpu: no model nope in ${bundle}`);
+  });
+
+  it('reports an invalid bundle with file, line and column, exit 2', async () => {
+    const bad = join(root, 'bad.yaml');
+    await writeFile(bad, 'name: Bad Name\nsignature: bundle-signature.yaml\nmodels: []\n');
+    const c = capture(root);
+    expect(await runCli(['generate', 'k8s', '--bundle', bad, '--out', 'k8s'], c.io)).toBe(2);
+    expect(c.err.join('')).toMatch(new RegExp(`${bad}:1:7: name: `));
+  });
+
+  it('generates Kubernetes manifests', async () => {
+    const c = capture(root);
+    expect(await runCli(['generate', 'k8s', '--bundle', bundle, '--out', 'k8s'], c.io)).toBe(0);
+    expect(c.out.join('')).toContain('deploy: kubectl apply -k k8s\n');
+    expect(c.err.join('')).toContain('warning: file:// sources are mounted with hostPath');
+  });
+
+  it('prints a profile', async () => {
+    const c = capture();
+    expect(await runCli(['profile', 'print', 'deploy/profiles/single-container.yaml'], c.io)).toBe(0);
+    expect(c.out.join('')).toMatch(/^docker run -d --rm --name model-proxy /);
+  });
+
+  it('refuses to start up when a port it needs is taken, naming it', async () => {
+    const ports = await freeStackPorts();
+    const base = ports.proxyHttp;
+    const holder = createServer();
+    await new Promise<void>((r) => holder.listen(base + 3, r));
+    try {
+      const c = capture();
+      // fails before anything starts, whether or not the apps are built
+      const code = await runCli(['up', '--base_port', String(base)], c.io);
+      expect(code).toBe(2);
+      expect(c.err.join('')).toMatch(new RegExp(`port ${base + 3} \\(gateway REST\\) already in use|not built: `));
+    } finally {
+      await new Promise((r) => holder.close(r));
+    }
+  });
+});

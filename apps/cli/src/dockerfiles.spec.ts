@@ -1,0 +1,73 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT } from './testing/fixtures';
+
+// The images cannot be built on this machine; these checks keep each Dockerfile in step with its app.
+
+interface Instruction {
+  readonly keyword: string;
+  readonly args: string;
+}
+
+/** Dockerfile instructions with continuation lines joined and comments dropped. */
+function instructions(text: string): Instruction[] {
+  const joined = text
+    .split('\n')
+    .filter((line) => !/^\s*#/.test(line))
+    .join('\n')
+    .replace(/\\\n/g, ' ');
+  return joined
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => {
+      const m = /^(\w+)\s+(.*)$/.exec(line.trim());
+      if (m === null) throw new Error(`not an instruction: ${line}`);
+      return { keyword: (m[1] as string).toUpperCase(), args: m[2] as string };
+    });
+}
+
+const apps = readdirSync(join(REPO_ROOT, 'apps')).filter((name) => {
+  try {
+    const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'apps', name, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
+    return pkg.scripts?.['build']?.includes('build-app.mjs') === true;
+  } catch {
+    return false;
+  }
+});
+const SERVICES: Record<string, number> = { gateway: 8081, 'model-proxy': 8000, 'onnx-serving': 8001 };
+
+describe('deploy/docker', () => {
+  it('has a Dockerfile for every app', () => {
+    const dockerfiles = readdirSync(join(REPO_ROOT, 'deploy', 'docker')).filter((f) => f.endsWith('.Dockerfile'));
+    expect(dockerfiles.sort()).toEqual(apps.map((a) => `${a}.Dockerfile`).sort());
+    expect(apps).toEqual(expect.arrayContaining(['cli', 'gateway', 'model-download', 'model-proxy']));
+  });
+
+  it.each(apps)('%s: multi-stage on node:20-bookworm-slim, npm ci, production install of the app only, non-root, tini, health', (app) => {
+    const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'apps', app, 'package.json'), 'utf8')) as { name: string };
+    const steps = instructions(readFileSync(join(REPO_ROOT, 'deploy', 'docker', `${app}.Dockerfile`), 'utf8'));
+    const froms = steps.filter((s) => s.keyword === 'FROM').map((s) => s.args);
+    expect(froms).toEqual(['node:20-bookworm-slim AS build', 'node:20-bookworm-slim']);
+    const runtimeStart = steps.findIndex((s, i) => s.keyword === 'FROM' && i > 0);
+    const build = steps.slice(0, runtimeStart);
+    const runtime = steps.slice(runtimeStart);
+    const runs = (part: Instruction[]) => part.filter((s) => s.keyword === 'RUN').map((s) => s.args).join(' && ');
+    expect(runs(build)).toMatch(/\bnpm ci\b/);
+    expect(runs(build)).toContain(`npm run build --workspace ${pkg.name}`);
+    expect(runs(runtime)).toContain(`npm ci --omit=dev --workspace ${pkg.name}`);
+    expect(runs(runtime)).toMatch(/apt-get install -y --no-install-recommends tini/);
+    expect(runtime.filter((s) => s.keyword === 'COPY').map((s) => s.args)).toContain(`--from=build /src/apps/${app}/dist/ apps/${app}/dist/`);
+    expect(runtime.filter((s) => s.keyword === 'USER').map((s) => s.args)).toEqual(['node']);
+    // build-app.mjs writes every app to dist/main.js
+    expect(runtime.find((s) => s.keyword === 'ENTRYPOINT')?.args).toBe(`["/usr/bin/tini", "--", "node", "/app/apps/${app}/dist/main.js"]`);
+    const health = runtime.find((s) => s.keyword === 'HEALTHCHECK')?.args;
+    const port = SERVICES[app];
+    if (port === undefined) expect(health).toBe('NONE');
+    else expect(health).toContain(`process.env.HEALTH_PORT||${port})+'/readyz'`);
+  });
+
+  it('keeps node_modules, build output and model files out of the build context', () => {
+    const ignored = readFileSync(join(REPO_ROOT, '.dockerignore'), 'utf8').split('\n');
+    expect(ignored).toEqual(expect.arrayContaining(['**/node_modules', '**/dist', 'deploy/demo/bucket', '.git', 'tmp']));
+  });
+});

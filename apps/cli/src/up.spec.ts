@@ -1,0 +1,92 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadBundleFile, type LoadedBundle } from '@bundlegate/bundle';
+import { DEFAULT_STACK_PORTS, portsFromBase } from './ports';
+import { demoTree, DEMO_DIR, DEMO_IDS, REPO_ROOT, writeText } from './testing/fixtures';
+import { appMain, planUp, UpPlanError, upBanner } from './up';
+
+const [ANOMALY, FRAUD] = DEMO_IDS;
+const WORK = '/w/up';
+
+describe('planUp on the demo bundle', () => {
+  let demo: LoadedBundle;
+  beforeAll(async () => {
+    demo = await loadBundleFile(join(DEMO_DIR, 'bundle.yaml'));
+  });
+
+  it('downloads into the work dir, then runs onnx-serving, the gateway and the proxy with the default ports', () => {
+    const plan = planUp(demo, { repoRoot: REPO_ROOT, workDir: WORK, ports: DEFAULT_STACK_PORTS, node: '/usr/bin/node' });
+    expect(plan.jobs.map((j) => [j.spec.name, j.spec.command, ...j.spec.args])).toEqual([
+      ['model-download', '/usr/bin/node', appMain(REPO_ROOT, 'model-download'), '--bundle', join(DEMO_DIR, 'bundle.yaml'), '--models-dir', `${WORK}/models`],
+    ]);
+    expect(plan.services.map((s) => [s.spec.name, ...s.spec.args.slice(1)])).toEqual([
+      ['onnx-serving', '--config_path', `${WORK}/onnx-serving.config.json`, '--port', '9000', '--rest_port', '8001'],
+      ['gateway', '--route', `${ANOMALY}=127.0.0.1:9000`, '--rest_route', `${ANOMALY}=127.0.0.1:8001`, '--route', `${FRAUD}=127.0.0.1:9000`, '--rest_route', `${FRAUD}=127.0.0.1:8001`, '--port', '8080', '--rest_port', '8081'],
+      ['model-proxy', '--signature', join(DEMO_DIR, 'bundle-signature.yaml'), '--gateway', '127.0.0.1:8080', '--http_port', '8000', '--grpc_port', '8005'],
+    ]);
+    expect(plan.services.map((s) => s.spec.args[0])).toEqual(['onnx-serving', 'gateway', 'model-proxy'].map((app) => appMain(REPO_ROOT, app as never)));
+  });
+
+  it('waits on the real ready endpoints: KServe ready per model, /readyz of the gateway and the proxy', () => {
+    const plan = planUp(demo, { repoRoot: REPO_ROOT, workDir: WORK, ports: portsFromBase(20000) });
+    expect(plan.services.map((s) => (s.probes ?? []).map((p) => p.description))).toEqual([
+      [`GET http://127.0.0.1:20005/v2/models/${ANOMALY}/ready`, `GET http://127.0.0.1:20005/v2/models/${FRAUD}/ready`],
+      ['GET http://127.0.0.1:20003/readyz'],
+      ['GET http://127.0.0.1:20000/readyz'],
+    ]);
+  });
+
+  it('writes onnx-serving its config.json listing every model under the download dir, before starting it', async () => {
+    const work = await mkdtemp(join(tmpdir(), 'bundlegate-up-'));
+    try {
+      const plan = planUp(demo, { repoRoot: REPO_ROOT, workDir: work, ports: DEFAULT_STACK_PORTS });
+      await plan.jobs[0]?.before?.();
+      await plan.services[0]?.before?.();
+      expect(JSON.parse(await readFile(join(work, 'onnx-serving.config.json'), 'utf8'))).toEqual({
+        model_config_list: DEMO_IDS.map((id) => ({ config: { name: id, base_path: join(work, 'models', id) } })),
+      });
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  });
+
+  it('prints the URLs, a config curl and a predict curl per image model with a demo sample', () => {
+    const banner = upBanner(demo, { ports: DEFAULT_STACK_PORTS, cwd: REPO_ROOT });
+    expect(banner).toContain('model-proxy    http://127.0.0.1:8000  (gRPC 127.0.0.1:8005)');
+    expect(banner).toContain('  curl http://127.0.0.1:8000/api/v1/config\n');
+    expect(banner).toContain(`  curl -F input=@deploy/demo/samples/gradient-320x240.jpg http://127.0.0.1:8000/api/v1/models/${ANOMALY}/predict\n`);
+    expect(banner).toContain(`  curl -F image_input=@deploy/demo/samples/gradient-320x240.jpg http://127.0.0.1:8000/api/v1/models/${FRAUD}/predict\n`);
+    expect(upBanner(demo, { ports: DEFAULT_STACK_PORTS, cwd: tmpdir() })).toContain(`-F input=@${DEMO_DIR}/samples/gradient-320x240.jpg`);
+  });
+});
+
+describe('planUp with models up cannot serve', () => {
+  let root: string;
+  let loaded: LoadedBundle;
+  beforeAll(async () => {
+    ({ root } = await demoTree());
+    await writeText(join(root, 'm/bundle.yaml'), `name: m\nsignature: ../deploy/demo/bundle-signature.yaml\nsource: file://./bucket\nmodels:\n  - id: ${ANOMALY}\n    engine: triton\n  - id: ${FRAUD}\n    engine: onnx-serving\n`);
+    loaded = await loadBundleFile(join(root, 'm/bundle.yaml'));
+  });
+  afterAll(() => rm(root, { recursive: true, force: true }));
+
+  it('asks for a --route for each model another engine serves, and names every problem', () => {
+    const attempt = () => planUp(loaded, { repoRoot: REPO_ROOT, workDir: WORK, ports: DEFAULT_STACK_PORTS, routes: new Map([[FRAUD, 'x:1'], ['ghost', 'y:2']]) });
+    expect(attempt).toThrow(UpPlanError);
+    expect(() => attempt()).toThrow(
+      [
+        `model ${ANOMALY} is served by triton, which up cannot start: run it yourself and pass --route ${ANOMALY}=HOST:PORT`,
+        `model ${FRAUD} is served by the local onnx-serving; drop --route ${FRAUD}`,
+        `--route ghost: no model ghost in ${join(root, 'm/bundle.yaml')}`,
+      ].join('\n'),
+    );
+  });
+
+  it('routes an externally served model where --route says, and serves only the rest locally', () => {
+    const plan = planUp(loaded, { repoRoot: REPO_ROOT, workDir: WORK, ports: DEFAULT_STACK_PORTS, routes: new Map([[ANOMALY, 'gpu-box:8001,gpu-box2:8001']]) });
+    const gateway = plan.services.find((s) => s.spec.name === 'gateway');
+    expect(gateway?.spec.args.slice(1, 7)).toEqual(['--route', `${ANOMALY}=gpu-box:8001,gpu-box2:8001`, '--route', `${FRAUD}=127.0.0.1:9000`, '--rest_route', `${FRAUD}=127.0.0.1:8001`]);
+    expect(plan.servingConfig?.model_config_list.map((c) => c.config.name)).toEqual([FRAUD]);
+  });
+});
