@@ -188,7 +188,7 @@ async function runModel(
     const s = await stat(dest);
     if (got.verifiedBy === 'none') {
       counters.unverified.push(f.remote.key);
-      log.warn({ object: `${sourceUri}${f.remote.key}`, reason: got.unverifiedReason }, 'downloaded without a checksum to verify: only the size was checked');
+      unverifiedReasons.add(got.unverifiedReason ?? 'no checksum');
     }
     entries[f.localPath] = {
       key: f.remote.key,
@@ -207,6 +207,14 @@ async function runModel(
 
   const prune = opts.prune === true;
   const jobs: Promise<void>[] = [];
+  const unverifiedReasons = new Set<string>();
+  const reportUnverified = () => {
+    if (counters.unverified.length === 0) return;
+    log.warn(
+      { files: counters.unverified.length, examples: counters.unverified.slice(0, 5), reasons: [...unverifiedReasons] },
+      'downloaded without a checksum to verify against: only sizes were checked',
+    );
+  };
 
   // root files (Triton's config.pbtxt): each replaced by one atomic rename
   for (const f of plan.rootFiles.filter((x) => x.action === 'fetch')) {
@@ -249,6 +257,7 @@ async function runModel(
   const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failure) {
     // versions that completed stay installed and recorded; partial ones are dropped with the scratch space
+    reportUnverified();
     await saveManifest();
     await staging.cleanup();
     throw failure.reason;
@@ -261,6 +270,7 @@ async function runModel(
       log.info({ path: name }, 'pruned');
     }
   }
+  reportUnverified();
   await saveManifest();
   await staging.cleanup();
   log.info({ fetched: counters.fetched, bytes: counters.bytes, skipped: counters.skipped, removed: counters.removed }, 'model in sync');
