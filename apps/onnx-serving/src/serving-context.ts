@@ -1,0 +1,58 @@
+import type { ModelManager } from '@bundlegate/model-runtime';
+import { toBgError, type HealthState, type Logger } from '@bundlegate/service-kit';
+import pkg from '../package.json';
+import type { Api, Interface, ServingMetrics } from './serving-metrics';
+
+// What every protocol handler shares, and the one wrapper that counts, times and logs a model request.
+
+export const SERVER_NAME = 'onnx-serving';
+export const SERVER_VERSION: string = pkg.version;
+/** KServe `platform` of every model served here (Triton's name for ONNX Runtime models). */
+export const PLATFORM = 'onnxruntime_onnx';
+
+export interface ServingContext {
+  readonly manager: ModelManager;
+  readonly health: HealthState;
+  readonly metrics: ServingMetrics;
+  readonly logger: Logger;
+}
+
+export interface ModelCall {
+  readonly api: Api;
+  readonly interface: Interface;
+  readonly method: string;
+  readonly model: string;
+  /** As the client wrote it; empty for "the server picks". */
+  readonly version: string;
+  /** Counts toward ovms_current_requests (inference calls). */
+  readonly inference?: boolean;
+}
+
+/**
+ * Runs one model-scoped call: OVMS metrics (for configured models only, so made-up names cannot grow the
+ * label set), the in-flight gauge, and a log line for failures — debug for client mistakes, error for ours.
+ */
+export async function observeModelCall<T>(ctx: ServingContext, call: ModelCall, work: () => Promise<T> | T): Promise<T> {
+  const started = process.hrtime.bigint();
+  const known = ctx.manager.modelNames().includes(call.model);
+  const version = call.version !== '' ? call.version : known ? String(ctx.manager.availableVersions(call.model)[0] ?? '') : '';
+  if (known && call.inference) ctx.metrics.current(call.model, 1);
+  let ok = false;
+  try {
+    const result = await work();
+    ok = true;
+    return result;
+  } catch (err) {
+    const e = toBgError(err);
+    const fields = { api: call.api, interface: call.interface, method: call.method, model: call.model, version: call.version, code: e.code };
+    if (e.httpStatus >= 500) ctx.logger.error({ ...fields, err: e.cause ?? e }, e.message);
+    else ctx.logger.debug(fields, e.message);
+    throw e;
+  } finally {
+    if (known) {
+      if (call.inference) ctx.metrics.current(call.model, -1);
+      const us = Number((process.hrtime.bigint() - started) / 1000n);
+      ctx.metrics.request({ api: call.api, interface: call.interface, method: call.method, name: call.model, version }, ok, us);
+    }
+  }
+}
