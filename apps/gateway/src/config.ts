@@ -49,7 +49,7 @@ export const gatewayConfigSpec = {
   connectionWindow: bytes({ flag: 'connection_window', env: 'GATEWAY_CONNECTION_WINDOW', default: P.connectionWindow, min: 65535, max: 2 ** 31 - 1, help: 'HTTP/2 per-connection receive window, both sides.' }),
   maxFrameSize: bytes({ flag: 'max_frame_size', env: 'GATEWAY_MAX_FRAME_SIZE', default: P.maxFrameSize, min: 16384, max: 2 ** 24 - 1, help: 'Largest HTTP/2 frame accepted, both sides.' }),
   maxConcurrentStreams: int({ flag: 'max_concurrent_streams', env: 'GATEWAY_MAX_CONCURRENT_STREAMS', default: 1000, min: 1, max: 2 ** 31 - 1, help: 'Streams per client connection.' }),
-  maxSessionMemory: int({ flag: 'max_session_memory_mb', env: 'GATEWAY_MAX_SESSION_MEMORY_MB', default: P.maxSessionMemoryMb, min: 1, max: 1_000_000, help: 'nghttp2 memory per connection, MB.' }),
+  maxHeaderListSize: bytes({ flag: 'max_header_list_size', env: 'GATEWAY_MAX_HEADER_LIST_SIZE', default: P.maxHeaderListSize, min: 4096, max: 16 * 1024 * 1024, help: 'Largest header block accepted, both sides.' }),
   sniffModelName: bool({ flag: 'sniff_model_name', env: 'GATEWAY_SNIFF_MODEL_NAME', help: 'Route ModelInfer/Predict calls without model-id by the model name in their first bytes.' }),
   readyPolicy: oneOf({ flag: 'ready_policy', env: 'GATEWAY_READY_POLICY', values: READY_POLICIES, default: 'all', help: 'Ready when all routes / any route has a healthy endpoint, or always.' }),
   drainTimeout: duration({ flag: 'drain_timeout', env: 'GATEWAY_DRAIN_TIMEOUT', default: '30s', help: 'On SIGTERM, how long calls in flight may finish.' }),
@@ -172,14 +172,14 @@ export function toGatewayConfig(c: GatewayFlags): GatewayConfig {
       maxFrameSize: c.maxFrameSize,
       keepaliveMs: c.keepalive,
       connectTimeoutMs: c.connectTimeout,
-      maxSessionMemoryMb: c.maxSessionMemory,
+      maxHeaderListSize: c.maxHeaderListSize,
     },
     listener: {
       streamWindow: c.streamWindow,
       connectionWindow: c.connectionWindow,
       maxFrameSize: c.maxFrameSize,
       maxConcurrentStreams: c.maxConcurrentStreams,
-      maxSessionMemoryMb: c.maxSessionMemory,
+      maxHeaderListSize: c.maxHeaderListSize,
       sniffModelName: c.sniffModelName,
       tls:
         c.tlsCert !== undefined && c.tlsKey !== undefined

@@ -1,56 +1,58 @@
-import * as http2 from 'node:http2';
-import type { ClientHttp2Session, SecureClientSessionOptions } from 'node:http2';
 import { readFileSync } from 'node:fs';
+import { connect as netConnect } from 'node:net';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+import { H2Connection, type LocalSettings } from './h2-connection';
 import type { UpstreamTlsSpec } from './route-config';
 
-// Pooled keepalive HTTP/2 client sessions to one endpoint. Large bodies are spread over several
-// sessions: a backend's connection-level flow-control window (64 KiB for grpc-js and most servers)
+// Pooled keepalive HTTP/2 connections to one endpoint. Large bodies are spread over several
+// connections: a backend's connection-level flow-control window (64 KiB for grpc-js and most servers)
 // caps what one connection carries per round trip, so a busy endpoint gets more connections.
 
 export interface PoolOptions {
-  /** Most sessions to one endpoint. */
+  /** Most connections to one endpoint. */
   readonly maxConnections: number;
-  /** Open another session once every session carries this many streams. */
+  /** Open another connection once every connection carries this many streams (or is out of send window). */
   readonly streamsPerConnection: number;
   /** Our receive windows: per stream (SETTINGS_INITIAL_WINDOW_SIZE) and per connection. */
   readonly streamWindow: number;
   readonly connectionWindow: number;
   /** Largest frame we accept (SETTINGS_MAX_FRAME_SIZE). */
   readonly maxFrameSize: number;
-  /** PING period on idle-or-busy sessions; a session whose PING is unanswered by the next one is dropped. 0 = off. */
+  /** PING period; a connection whose PING is unanswered by the next one is dropped. 0 = off. */
   readonly keepaliveMs: number;
   readonly connectTimeoutMs: number;
-  /** nghttp2 session memory cap, MB (node's default 10 MB is too small for many 600 KB bodies in flight). */
-  readonly maxSessionMemoryMb: number;
+  /** Largest response header block accepted (trailers with rich status details can be big). */
+  readonly maxHeaderListSize: number;
 }
 
 export const DEFAULT_POOL_OPTIONS: PoolOptions = {
   maxConnections: 16,
-  streamsPerConnection: 4,
+  streamsPerConnection: 32,
   streamWindow: 4 * 1024 * 1024,
   connectionWindow: 32 * 1024 * 1024,
   maxFrameSize: 1024 * 1024,
   keepaliveMs: 30_000,
   connectTimeoutMs: 5000,
-  maxSessionMemoryMb: 256,
+  maxHeaderListSize: 256 * 1024,
 };
 
-/** One session and how many streams it carries now; callers bump and drop `active`. */
+/** One connection and what the pool knows of it. */
 export class PooledSession {
-  active = 0;
   connected = false;
-  /** GOAWAY received or closing: finish what runs on it, start nothing new. */
-  draining = false;
   pingOutstanding = false;
 
-  constructor(readonly session: ClientHttp2Session) {}
+  constructor(readonly conn: H2Connection) {}
+
+  get active(): number {
+    return this.conn.activeStreams;
+  }
 
   get usable(): boolean {
-    return !this.draining && !this.session.closed && !this.session.destroyed;
+    return this.conn.usable;
   }
 }
 
-function tlsOptions(tls: UpstreamTlsSpec): SecureClientSessionOptions {
+function tlsOptions(tls: UpstreamTlsSpec): ConnectionOptions {
   return {
     ca: tls.ca === undefined ? undefined : readFileSync(tls.ca),
     cert: tls.cert === undefined ? undefined : readFileSync(tls.cert),
@@ -62,11 +64,11 @@ function tlsOptions(tls: UpstreamTlsSpec): SecureClientSessionOptions {
 
 export class ConnectionPool {
   private readonly entries: PooledSession[] = [];
-  private readonly origin: string;
-  private readonly connectOptions: SecureClientSessionOptions;
+  private readonly settings: LocalSettings;
+  private readonly tls: ConnectionOptions | undefined;
   private keepaliveTimer: NodeJS.Timeout | undefined;
   private closed = false;
-  /** Sessions ever opened: exposed for metrics and tests. */
+  /** Connections ever opened: exposed for metrics and tests. */
   opened = 0;
 
   constructor(
@@ -76,17 +78,13 @@ export class ConnectionPool {
     tls?: UpstreamTlsSpec,
     private readonly onSessionError?: (err: Error) => void,
   ) {
-    const authority = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-    this.origin = `${tls ? 'https' : 'http'}://${authority}`;
-    this.connectOptions = {
-      ...(tls ? tlsOptions(tls) : {}),
-      settings: {
-        enablePush: false,
-        initialWindowSize: options.streamWindow,
-        maxFrameSize: options.maxFrameSize,
-      },
-      maxSessionMemory: options.maxSessionMemoryMb,
-      peerMaxConcurrentStreams: 1000,
+    this.tls = tls ? tlsOptions(tls) : undefined;
+    this.settings = {
+      maxConcurrentStreams: 100,
+      initialWindowSize: options.streamWindow,
+      connectionWindowSize: options.connectionWindow,
+      maxFrameSize: options.maxFrameSize,
+      maxHeaderListSize: options.maxHeaderListSize,
     };
     if (options.keepaliveMs > 0) {
       this.keepaliveTimer = setInterval(() => this.keepalive(), options.keepaliveMs);
@@ -95,14 +93,14 @@ export class ConnectionPool {
   }
 
   get scheme(): 'http' | 'https' {
-    return this.origin.startsWith('https') ? 'https' : 'http';
+    return this.tls ? 'https' : 'http';
   }
 
   get size(): number {
     return this.entries.length;
   }
 
-  /** The least-loaded usable session, opening one when all carry `streamsPerConnection` streams. */
+  /** The least-loaded usable connection, opening one when all carry `streamsPerConnection` streams. */
   acquire(): PooledSession {
     let best: PooledSession | undefined;
     const entries = this.entries;
@@ -110,47 +108,51 @@ export class ConnectionPool {
       const e = entries[i] as PooledSession;
       if (e.usable && (best === undefined || e.active < best.active)) best = e;
     }
-    if (best === undefined || (best.active >= this.options.streamsPerConnection && entries.length < this.options.maxConnections)) {
+    if (best === undefined || ((best.active >= this.options.streamsPerConnection || best.conn.congested) && entries.length < this.options.maxConnections)) {
       return this.open();
     }
     return best;
   }
 
-  /** Opens one session ahead of traffic so the first call finds a connected one. */
+  /** Opens one connection ahead of traffic so the first call finds it connected. */
   warm(): void {
     if (!this.closed && !this.entries.some((e) => e.usable)) this.open();
   }
 
   private open(): PooledSession {
-    const session = http2.connect(this.origin, this.connectOptions);
-    const entry = new PooledSession(session);
+    const socket = this.tls
+      ? tlsConnect({ ...this.tls, host: this.host, port: this.port, ALPNProtocols: ['h2'] })
+      : netConnect({ host: this.host, port: this.port });
+    // idle keepalive connections must not hold the process open
+    socket.unref();
+    const entry: PooledSession = new PooledSession(
+      new H2Connection(socket, 'client', this.settings, {
+        onGoaway: (_conn, last, code) => {
+          if (code !== 0) this.onSessionError?.(new Error(`GOAWAY from ${this.host}:${this.port} with HTTP/2 error ${code} after stream ${last}`));
+        },
+        onClose: (_conn, err) => {
+          clearTimeout(connectTimer);
+          const i = this.entries.indexOf(entry);
+          if (i !== -1) this.entries.splice(i, 1);
+          if (err) this.onSessionError?.(err);
+        },
+      }),
+    );
     this.opened++;
     this.entries.push(entry);
-    // a retired pool still serves the retry that asked, then lets the session go
-    if (this.closed) setImmediate(() => session.close());
     const connectTimer = setTimeout(() => {
-      if (!entry.connected) session.destroy(new Error(`connect to ${this.origin} timed out after ${this.options.connectTimeoutMs} ms`));
+      if (!entry.connected) entry.conn.destroy(new Error(`connect to ${this.host}:${this.port} timed out after ${this.options.connectTimeoutMs} ms`));
     }, this.options.connectTimeoutMs);
     connectTimer.unref();
-    session.once('connect', () => {
+    socket.once(this.tls ? 'secureConnect' : 'connect', () => {
       clearTimeout(connectTimer);
       entry.connected = true;
-      session.setLocalWindowSize(this.options.connectionWindow);
+      if (this.tls && (socket as { alpnProtocol?: string | false }).alpnProtocol !== 'h2') {
+        entry.conn.destroy(new Error(`${this.host}:${this.port} did not negotiate HTTP/2 (ALPN h2)`));
+      }
     });
-    session.on('goaway', () => {
-      entry.draining = true;
-    });
-    session.on('error', (err: Error) => {
-      this.onSessionError?.(err);
-    });
-    session.once('close', () => {
-      clearTimeout(connectTimer);
-      entry.draining = true;
-      const i = this.entries.indexOf(entry);
-      if (i !== -1) this.entries.splice(i, 1);
-    });
-    // idle keepalive sessions must not hold the process open
-    session.unref();
+    // a retired pool still serves the retry that asked, then lets the connection go
+    if (this.closed) setImmediate(() => entry.conn.close());
     return entry;
   }
 
@@ -158,29 +160,26 @@ export class ConnectionPool {
     for (const e of this.entries) {
       if (!e.connected || !e.usable) continue;
       if (e.pingOutstanding) {
-        e.session.destroy(new Error(`keepalive PING to ${this.origin} unanswered`));
+        e.conn.destroy(new Error(`keepalive PING to ${this.host}:${this.port} unanswered`));
         continue;
       }
       e.pingOutstanding = true;
-      e.session.ping((err) => {
+      e.conn.ping((err) => {
         e.pingOutstanding = false;
-        if (err && !e.session.destroyed) e.session.destroy(err);
+        if (err) e.conn.destroy(err);
       });
     }
   }
 
-  /** GOAWAY every session; streams in flight finish first. */
+  /** GOAWAY every connection; streams in flight finish first. */
   close(): void {
     this.closed = true;
     if (this.keepaliveTimer) clearInterval(this.keepaliveTimer);
-    for (const e of [...this.entries]) {
-      e.draining = true;
-      if (!e.session.closed) e.session.close();
-    }
+    for (const e of [...this.entries]) e.conn.close();
   }
 
   destroy(): void {
     this.close();
-    for (const e of [...this.entries]) e.session.destroy();
+    for (const e of [...this.entries]) e.conn.destroy();
   }
 }

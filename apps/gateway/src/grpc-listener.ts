@@ -1,8 +1,9 @@
-import * as http2 from 'node:http2';
-import type { Http2SecureServer, Http2Server, IncomingHttpHeaders, ServerHttp2Session, ServerHttp2Stream } from 'node:http2';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { bgError, toHttpError, type BgError } from '@bundlegate/service-kit';
 import { GrpcCall, type CallContext } from './grpc-call';
+import { H2Connection, type H2Stream, type LocalSettings, type StreamHandler } from './h2-connection';
+import type { HeaderList } from './hpack';
 import { NEED_MORE, SNIFFABLE_PATHS, sniffModelName } from './model-name-sniffer';
 import { GATEWAY_ERROR_HEADER, rescue, respondTrailersOnly } from './rescue';
 import type { RouteTable } from './route-table';
@@ -19,7 +20,7 @@ export interface GrpcListenerOptions {
   readonly connectionWindow: number;
   readonly maxFrameSize: number;
   readonly maxConcurrentStreams: number;
-  readonly maxSessionMemoryMb: number;
+  readonly maxHeaderListSize: number;
   /** Route ModelInfer / Predict calls without `model-id` by the model name in their first bytes. */
   readonly sniffModelName: boolean;
   readonly tls?: ListenerTls;
@@ -32,52 +33,63 @@ export interface RouterState {
   readiness(): { ready: boolean; reasons: string[] };
 }
 
-function noop(): void {}
+/** Streams answered by the listener itself: their request bytes are dropped with credit returned. */
+const DISCARD: StreamHandler = {
+  onHeaders: () => undefined,
+  onData: (stream, data) => stream.consumed(data.length),
+  onReset: () => undefined,
+};
 
 /**
- * The gRPC listener: node:http2 directly, since grpc-js's Server dispatches only registered methods
- * and the gateway forwards any `:path`. Also answers GET /health (as the nginx setup did), /healthz, /readyz.
+ * The gRPC listener: HTTP/2 (h2c, or TLS with ALPN h2) on the gateway's own framing layer, since
+ * grpc-js's Server dispatches only registered methods and the gateway forwards any `:path`. Also
+ * answers GET /health (as the nginx setup did), /healthz and /readyz.
  */
 export class GrpcListener {
-  readonly server: Http2Server | Http2SecureServer;
-  private readonly sessions = new Set<ServerHttp2Session>();
+  readonly server: Server;
+  private readonly connections = new Set<H2Connection>();
+  private readonly settings: LocalSettings;
 
   constructor(
     private readonly state: RouterState,
     private readonly ctx: CallContext,
     private readonly options: GrpcListenerOptions,
   ) {
-    const common: http2.ServerOptions = {
-      settings: {
-        initialWindowSize: options.streamWindow,
-        maxFrameSize: options.maxFrameSize,
-        maxConcurrentStreams: options.maxConcurrentStreams,
-      },
-      maxSessionMemory: options.maxSessionMemoryMb,
-      paddingStrategy: http2.constants.PADDING_STRATEGY_NONE,
+    this.settings = {
+      maxConcurrentStreams: options.maxConcurrentStreams,
+      initialWindowSize: options.streamWindow,
+      connectionWindowSize: options.connectionWindow,
+      maxFrameSize: options.maxFrameSize,
+      maxHeaderListSize: options.maxHeaderListSize,
     };
-    this.server = options.tls
-      ? http2.createSecureServer({
-          ...common,
-          cert: options.tls.cert,
-          key: options.tls.key,
-          ca: options.tls.clientCa,
-          requestCert: options.tls.clientCa !== undefined,
-          rejectUnauthorized: options.tls.clientCa !== undefined,
-          allowHTTP1: false,
-        })
-      : http2.createServer(common);
-    this.server.on('session', (session: ServerHttp2Session) => {
-      this.sessions.add(session);
-      session.on('error', noop);
-      session.once('close', () => this.sessions.delete(session));
-      // a big connection window lets a client send several large bodies without waiting for WINDOW_UPDATE
-      session.once('localSettings', () => {
-        if (!session.destroyed) session.setLocalWindowSize(options.connectionWindow);
-      });
+    const tls = options.tls;
+    this.server = tls
+      ? createTlsServer(
+          {
+            cert: tls.cert,
+            key: tls.key,
+            ca: tls.clientCa,
+            requestCert: tls.clientCa !== undefined,
+            rejectUnauthorized: tls.clientCa !== undefined,
+            ALPNProtocols: ['h2'],
+          },
+          (socket: TLSSocket) => {
+            if (socket.alpnProtocol !== 'h2') socket.destroy();
+            else this.accept(socket);
+          },
+        )
+      : createNetServer((socket) => this.accept(socket));
+    this.server.on('tlsClientError', () => undefined);
+  }
+
+  private accept(socket: Socket): void {
+    socket.on('error', () => undefined);
+    const conn = new H2Connection(socket, 'server', this.settings, {
+      onStream: this.onStream,
+      onClose: () => this.connections.delete(conn),
     });
-    this.server.on('stream', this.onStream);
-    this.server.on('sessionError', noop);
+    this.connections.add(conn);
+    if (this.state.draining) conn.close();
   }
 
   listen(port: number, host: string): Promise<number> {
@@ -93,84 +105,94 @@ export class GrpcListener {
   /** Stops accepting connections and sends GOAWAY; calls in flight finish, for at most `drainMs`. */
   async close(drainMs: number): Promise<void> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    for (const s of this.sessions) s.close();
+    for (const c of this.connections) c.close();
     const timer = setTimeout(() => {
-      for (const s of this.sessions) s.destroy();
+      for (const c of this.connections) c.destroy();
     }, drainMs);
     timer.unref();
     await closed;
     clearTimeout(timer);
   }
 
-  get openSessions(): number {
-    return this.sessions.size;
+  get openConnections(): number {
+    return this.connections.size;
   }
 
-  private readonly onStream = (down: ServerHttp2Stream, headers: IncomingHttpHeaders): void => {
-    if (headers[':method'] !== 'POST') {
-      this.plainHttp(down, headers);
+  private readonly onStream = (stream: H2Stream, headers: HeaderList, endStream: boolean): void => {
+    const f = headers.fields;
+    let method: string | undefined;
+    let path: string | undefined;
+    let modelId: string | undefined;
+    for (let i = 0; i < f.length; i += 2) {
+      const name = f[i];
+      if (name === ':method') method = f[i + 1];
+      else if (name === ':path') path = f[i + 1];
+      else if (name === 'model-id') modelId = f[i + 1];
+    }
+    if (method !== 'POST') {
+      this.plainHttp(stream, method ?? '', path ?? '');
       return;
     }
     const state = this.state;
     if (state.draining) {
-      this.reject(down, bgError('BG_SHUTTING_DOWN'), '');
+      this.reject(stream, bgError('BG_SHUTTING_DOWN'), '');
       return;
     }
-    const modelId = headers['model-id'];
-    if (typeof modelId === 'string' && modelId !== '') {
+    if (modelId !== undefined && modelId !== '') {
       const route = state.table.apply(modelId);
       if (route === undefined) {
-        this.reject(down, bgError('BG_UNKNOWN_MODEL', { modelId, known: state.table.knownIds }), modelId);
+        this.reject(stream, bgError('BG_UNKNOWN_MODEL', { modelId, known: state.table.knownIds }), modelId);
         return;
       }
-      new GrpcCall(down, headers, route, this.ctx).start();
+      new GrpcCall(stream, headers, route, this.ctx, endStream).start();
       return;
     }
-    const kind = this.options.sniffModelName ? SNIFFABLE_PATHS.get(headers[':path'] ?? '') : undefined;
-    if (kind !== undefined) this.sniff(down, headers, kind);
-    else this.reject(down, bgError('BG_MISSING_MODEL_ID'), '');
+    const kind = this.options.sniffModelName && !endStream ? SNIFFABLE_PATHS.get(path ?? '') : undefined;
+    if (kind !== undefined) this.sniff(stream, headers, kind);
+    else this.reject(stream, bgError('BG_MISSING_MODEL_ID'), '');
   };
 
   /** Holds the first chunks until the model name is readable, then routes as if it came as `model-id`. */
-  private sniff(down: ServerHttp2Stream, headers: IncomingHttpHeaders, kind: 'kserve' | 'tfs'): void {
+  private sniff(stream: H2Stream, headers: HeaderList, kind: 'kserve' | 'tfs'): void {
     const chunks: Buffer[] = [];
+    let held = 0;
     const finish = (name: string | symbol, ended: boolean): void => {
-      down.removeListener('data', onData);
-      down.removeListener('end', onEnd);
       if (typeof name !== 'string') {
-        this.reject(down, bgError('BG_MISSING_MODEL_ID'), '');
+        for (const c of chunks) stream.consumed(c.length);
+        this.reject(stream, bgError('BG_MISSING_MODEL_ID'), '');
         return;
       }
       const route = this.state.table.apply(name);
       if (route === undefined) {
-        this.reject(down, bgError('BG_UNKNOWN_MODEL', { modelId: name, known: this.state.table.knownIds }), name);
+        for (const c of chunks) stream.consumed(c.length);
+        this.reject(stream, bgError('BG_UNKNOWN_MODEL', { modelId: name, known: this.state.table.knownIds }), name);
         return;
       }
-      new GrpcCall(down, headers, route, this.ctx).start(chunks, ended);
+      new GrpcCall(stream, headers, route, this.ctx, ended).start(chunks);
     };
-    const onData = (chunk: Buffer): void => {
-      chunks.push(chunk);
-      const found = sniffModelName(kind, chunks.length === 1 ? chunk : Buffer.concat(chunks));
-      if (found !== NEED_MORE) finish(found, false);
+    stream.handler = {
+      onHeaders: () => undefined,
+      onData: (_s, data, end) => {
+        chunks.push(data);
+        held += data.length;
+        const found = end ? sniffModelName(kind, Buffer.concat(chunks, held), 0) : sniffModelName(kind, chunks.length === 1 ? data : Buffer.concat(chunks, held));
+        if (found !== NEED_MORE) finish(found, end);
+      },
+      onReset: () => undefined,
     };
-    const onEnd = (): void => finish(sniffModelName(kind, Buffer.concat(chunks), 0), true);
-    down.on('data', onData);
-    down.on('end', onEnd);
-    down.on('error', noop);
   }
 
-  private reject(down: ServerHttp2Stream, err: BgError, modelId: string): void {
+  private reject(stream: H2Stream, err: BgError, modelId: string): void {
     this.ctx.metrics.gatewayError(modelId, err.code);
     this.ctx.metrics.call(modelId, undefined, err.grpcCode, 0);
-    this.ctx.logger.debug({ reqId: headersId(down), modelId, code: err.code }, err.message);
-    down.on('error', noop);
-    respondTrailersOnly(down, rescue(err));
-    down.resume();
+    this.ctx.logger.debug({ modelId, code: err.code }, err.message);
+    stream.handler = DISCARD;
+    respondTrailersOnly(stream, rescue(err));
   }
 
-  private plainHttp(down: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
-    down.on('error', noop);
-    const path = (headers[':path'] ?? '').split('?')[0];
+  private plainHttp(stream: H2Stream, method: string, rawPath: string): void {
+    stream.handler = DISCARD;
+    const path = rawPath.split('?')[0] ?? '';
     let status = 200;
     let body: unknown;
     let code: string | undefined;
@@ -180,17 +202,14 @@ export class GrpcListener {
       status = r.ready ? 200 : 503;
       body = { ready: r.ready, reasons: r.reasons };
     } else {
-      const e = toHttpError(bgError('BG_NOT_FOUND', { method: String(headers[':method']), path: path ?? '' }));
+      const e = toHttpError(bgError('BG_NOT_FOUND', { method, path }));
       status = e.status;
       body = e.body;
       code = e.body.error.code;
     }
-    down.respond({ ':status': status, 'content-type': 'application/json', ...(code ? { [GATEWAY_ERROR_HEADER]: code } : {}) });
-    down.end(JSON.stringify(body));
-    down.resume();
+    const fields = [':status', String(status), 'content-type', 'application/json'];
+    if (code !== undefined) fields.push(GATEWAY_ERROR_HEADER, code);
+    stream.sendHeaders(fields, undefined, false);
+    stream.sendData(Buffer.from(JSON.stringify(body)), true);
   }
-}
-
-function headersId(down: ServerHttp2Stream): string | undefined {
-  return down.id === undefined ? undefined : String(down.id);
 }

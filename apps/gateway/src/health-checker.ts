@@ -72,11 +72,11 @@ export class HealthChecker {
   private record(e: Endpoint, outcome: CheckOutcome): void {
     if (!e.healthKnown) {
       e.healthKnown = true;
-      const changed = e.healthy !== outcome.healthy;
       e.healthy = outcome.healthy;
       this.successes.set(e, outcome.healthy ? 1 : 0);
       this.failures.set(e, outcome.healthy ? 0 : 1);
-      if (changed || !outcome.healthy) this.onChange(e, outcome);
+      // the first answer always counts as a change: readiness waits for it
+      this.onChange(e, outcome);
       return;
     }
     if (outcome.healthy) {

@@ -1,6 +1,6 @@
-import type { OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import type { Response } from 'express';
 import { toBgError, toGrpcStatus, toHttpError, type BgError } from '@bundlegate/service-kit';
+import type { H2Stream } from './h2-connection';
 import { encodeGrpcMessage } from './grpc-wire';
 
 // The one place where a failure the gateway detects becomes a response: a gRPC status
@@ -11,30 +11,24 @@ export const GATEWAY_ERROR_HEADER = 'x-gateway-error';
 
 export interface Rescued {
   readonly error: BgError;
-  /** grpc-status, grpc-message, x-gateway-error and the registry's bg-error-* metadata. */
-  readonly trailers: OutgoingHttpHeaders;
+  /** gRPC trailers as name/value pairs: grpc-status, grpc-message, x-gateway-error and the registry's bg-error-* metadata. */
+  readonly trailers: readonly string[];
 }
 
 /** Any thrown value → the registry error and the gRPC trailers that carry it. */
 export function rescue(err: unknown): Rescued {
   const error = toBgError(err);
   const status = toGrpcStatus(error);
-  const trailers: OutgoingHttpHeaders = {
-    ...status.metadata.toHttp2Headers(),
-    'grpc-status': String(status.code),
-    'grpc-message': encodeGrpcMessage(status.details),
-    [GATEWAY_ERROR_HEADER]: error.code,
-  };
+  const trailers: string[] = ['grpc-status', String(status.code), 'grpc-message', encodeGrpcMessage(status.details), GATEWAY_ERROR_HEADER, error.code];
+  for (const [name, value] of Object.entries(status.metadata.toHttp2Headers())) {
+    for (const v of Array.isArray(value) ? value : [value]) trailers.push(name, String(v));
+  }
   return { error, trailers };
 }
 
-/**
- * Ends a gRPC stream with the gateway's error: trailers-only when nothing was sent yet. When the
- * response already started the caller owns the stream and sends `rescued.trailers` as its trailers.
- */
-export function respondTrailersOnly(stream: ServerHttp2Stream, rescued: Rescued): void {
-  if (stream.destroyed || stream.closed || stream.headersSent) return;
-  stream.respond({ ':status': 200, 'content-type': 'application/grpc', ...rescued.trailers }, { endStream: true });
+/** Answers a gRPC call that got no response bytes yet with the gateway's error, trailers-only. */
+export function respondTrailersOnly(stream: H2Stream, rescued: Rescued): void {
+  stream.sendHeaders([':status', '200', 'content-type', 'application/grpc', ...rescued.trailers], undefined, true);
 }
 
 /** The HTTP boundary: JSON `{"error": {...}}` with the registry's status and `x-gateway-error`. */

@@ -71,8 +71,8 @@ export function createRestApp(deps: RestAppDeps): express.Express {
 
   const agent = new Agent({ keepAlive: true, maxSockets: 256 });
   const proxy = createProxyMiddleware<Request, Response>({
-    pathFilter: (_path, req) => (req.res ? targetOf(req.res) !== undefined : false),
-    router: (_req, res) => (res ? (targetOf(res)?.url ?? '') : ''),
+    pathFilter: (_path, req) => (req.res ? targetOf(req.res as Response) !== undefined : false),
+    router: (req) => (req.res ? (targetOf(req.res as Response)?.url ?? '') : ''),
     agent,
     xfwd: true,
     proxyTimeout: 0,
@@ -80,9 +80,14 @@ export function createRestApp(deps: RestAppDeps): express.Express {
       proxyRes: (proxyRes, _req, res) => {
         metrics.restRequests.inc({ model_id: targetOf(res)?.modelId ?? '', status: String(proxyRes.statusCode ?? 0) });
       },
+      // a backend that cannot be reached: the same JSON error as every other gateway error
       error: (err, _req, res) => {
-        const target = 'locals' in res ? targetOf(res as Response) : undefined;
+        if (!('locals' in res)) return;
+        const target = targetOf(res as Response);
         logger.warn({ modelId: target?.modelId, target: target?.url, err: err.message }, 'REST upstream failed');
+        const made = rescueHttp(res as Response, bgError('BG_UPSTREAM_UNAVAILABLE', { modelId: target?.modelId }, { cause: err }));
+        metrics.gatewayError(target?.modelId ?? '', made.code);
+        metrics.restRequests.inc({ model_id: target?.modelId ?? '', status: String(made.httpStatus) });
       },
     },
   });

@@ -189,7 +189,7 @@ export function testConfig(routes: readonly string[], overrides: Partial<Gateway
       connectionWindow: DEFAULT_POOL_OPTIONS.connectionWindow,
       maxFrameSize: DEFAULT_POOL_OPTIONS.maxFrameSize,
       maxConcurrentStreams: 1000,
-      maxSessionMemoryMb: 64,
+      maxHeaderListSize: 256 * 1024,
       sniffModelName: false,
     },
     retryBufferBytes: 16 * 1024 * 1024,

@@ -1,5 +1,6 @@
-import { constants as h2 } from 'node:http2';
 import type { ConnectionPool } from './connection-pool';
+import { H2_ERROR, type H2Stream } from './h2-connection';
+import type { HeaderList } from './hpack';
 import { decodeGrpcMessage, firstMessage, formatGrpcTimeout, frameMessage, GrpcStatus } from './grpc-wire';
 
 export interface UnaryResult {
@@ -10,68 +11,65 @@ export interface UnaryResult {
 }
 
 /**
- * One unary call over a pooled session, for the gateway's own calls (health checks): the same
+ * One unary call over a pooled connection, for the gateway's own calls (health checks): the same
  * connections that carry traffic, so a check also keeps them warm.
  */
 export function unaryCall(pool: ConnectionPool, path: string, request: Uint8Array, timeoutMs: number): Promise<UnaryResult> {
   return new Promise((resolve) => {
-    let entry;
-    let stream;
-    try {
-      entry = pool.acquire();
-      stream = entry.session.request(
-        {
-          [h2.HTTP2_HEADER_METHOD]: 'POST',
-          [h2.HTTP2_HEADER_PATH]: path,
-          [h2.HTTP2_HEADER_SCHEME]: pool.scheme,
-          'content-type': 'application/grpc',
-          te: 'trailers',
-          'grpc-timeout': formatGrpcTimeout(timeoutMs),
-        },
-        { endStream: false },
-      );
-    } catch (err) {
-      resolve({ code: GrpcStatus.UNAVAILABLE, message: (err as Error).message, response: undefined });
-      return;
-    }
-    const session = entry;
-    session.active++;
     const chunks: Buffer[] = [];
     let code: number | undefined;
     let message = '';
     let failure = '';
-    const timer = setTimeout(() => {
-      failure = `no answer within ${timeoutMs} ms`;
-      stream.close(h2.NGHTTP2_CANCEL);
-    }, timeoutMs);
-    timer.unref();
-    const status = (headers: Record<string, unknown>): void => {
-      const s = headers['grpc-status'];
-      if (typeof s === 'string') {
-        code = Number(s);
-        const m = headers['grpc-message'];
-        message = typeof m === 'string' ? decodeGrpcMessage(m) : '';
+    let settled = false;
+    const settle = (): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (code === undefined) resolve({ code: GrpcStatus.UNAVAILABLE, message: failure || 'no grpc-status', response: undefined });
+      else resolve({ code, message, response: firstMessage(Buffer.concat(chunks)) });
+    };
+    const status = (headers: HeaderList): void => {
+      const f = headers.fields;
+      for (let i = 0; i < f.length; i += 2) {
+        if (f[i] === ':status' && f[i + 1] !== '200') failure = `HTTP status ${f[i + 1]}`;
+        else if (f[i] === 'grpc-status') code = Number(f[i + 1]);
+        else if (f[i] === 'grpc-message') message = decodeGrpcMessage(f[i + 1] as string);
       }
     };
-    stream.on('response', (headers) => {
-      const httpStatus = headers[h2.HTTP2_HEADER_STATUS];
-      if (Number(httpStatus) !== 200) failure = `HTTP status ${String(httpStatus)}`;
-      status(headers);
-    });
-    stream.on('trailers', status);
-    stream.on('data', (c: Buffer) => chunks.push(c));
-    stream.on('error', (err: Error) => {
-      failure ||= err.message;
-    });
-    stream.on('close', () => {
-      clearTimeout(timer);
-      session.active--;
-      if (code === undefined) {
-        resolve({ code: GrpcStatus.UNAVAILABLE, message: failure || `stream closed (code ${stream.rstCode})`, response: undefined });
-      } else {
-        resolve({ code, message, response: firstMessage(Buffer.concat(chunks)) });
-      }
-    });
-    stream.end(frameMessage(request));
+    let stream: H2Stream | undefined;
+    const timer = setTimeout(() => {
+      failure = `no answer within ${timeoutMs} ms`;
+      code = undefined;
+      stream?.reset(H2_ERROR.CANCEL);
+      settle();
+    }, timeoutMs);
+    timer.unref();
+    try {
+      stream = pool.acquire().conn.request(
+        [':method', 'POST', ':scheme', pool.scheme, ':path', path, ':authority', `${pool.host}:${pool.port}`, 'content-type', 'application/grpc', 'te', 'trailers', 'grpc-timeout', formatGrpcTimeout(timeoutMs)],
+        undefined,
+        false,
+        {
+          onHeaders: (_s, headers, end) => {
+            status(headers);
+            if (end) settle();
+          },
+          onData: (s, data, end) => {
+            chunks.push(Buffer.from(data));
+            s.consumed(data.length);
+            if (end) settle();
+          },
+          onReset: (_s, h2Code) => {
+            failure ||= h2Code < 0 ? 'connection lost' : `stream reset (HTTP/2 error ${h2Code})`;
+            if (code !== undefined && code !== GrpcStatus.OK) code = undefined;
+            settle();
+          },
+        },
+      );
+      stream.sendData(frameMessage(request), true, false);
+    } catch (err) {
+      failure = (err as Error).message;
+      settle();
+    }
   });
 }
