@@ -151,6 +151,32 @@ describe('gateway forwarding (real grpc-js upstreams)', () => {
   });
 });
 
+describe('gateway under sustained traffic', () => {
+  test('1500 calls on one upstream connection: each reaches the backend exactly once, no retries', async () => {
+    const backend = await startBackend('steady');
+    const gateway = createGateway(testConfig([`m1=127.0.0.1:${backend.port}`]), { logger, metrics: createMetrics({ service: 'gateway', defaultMetrics: false }) });
+    const ports = await gateway.listen();
+    const client = rawClient(ports.grpc);
+    try {
+      let failures = 0;
+      // 20 at a time stay on one connection: a protocol slip per call would reach nghttp2's 1000-bad-frames GOAWAY
+      for (let batch = 0; batch < 75; batch++) {
+        const results = await Promise.all(Array.from({ length: 20 }, (_, i) => unary(client, TEST_METHODS.Unary.path, Buffer.from([i]), md({ 'model-id': 'm1' }))));
+        failures += results.filter((r) => r.error !== null).length;
+      }
+      expect(failures).toBe(0);
+      expect(backend.seen.length).toBe(1500);
+      const text = await gateway.metrics.registry.metrics();
+      expect(text).not.toMatch(/gateway_retries_total\{/);
+      expect(gateway.table.routes[0]?.cluster.endpoints[0]?.pool.opened).toBe(1);
+    } finally {
+      client.close();
+      await gateway.close();
+      await backend.close();
+    }
+  });
+});
+
 describe('gateway failures and retries', () => {
   test('an upstream killed mid-stream ends the call UNAVAILABLE with x-gateway-error after the messages it sent', async () => {
     const victim = await startBackend('victim');

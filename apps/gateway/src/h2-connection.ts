@@ -74,7 +74,7 @@ class ConnectionError extends Error {
   }
 }
 
-/** Connections with frames waiting: written together once the current event's work is done. */
+/** Connections with frames waiting: written together once the current socket read is handled (one writev each). */
 const dirty = new Set<H2Connection>();
 let flushScheduled = false;
 function flushAll(): void {
@@ -853,7 +853,7 @@ export class H2Connection {
     this.slabStart = this.slabPos;
     if (out.length === 1) {
       this.socket.write(out[0] as Buffer);
-    } else if (bytes <= 64 * 1024) {
+    } else if (bytes <= COPY_LIMIT * 16) {
       this.socket.write(Buffer.concat(out, bytes));
     } else {
       this.socket.cork();

@@ -51,6 +51,13 @@ export {
   MessageSizeGuard,
 } from './grpc-wire';
 
+// ---- HTTP/2 framing and HPACK (both sides of the proxy)
+export { H2Connection, H2Stream, H2_ERROR, CONNECTION_LOST, FRAME } from './h2-connection';
+export type { ConnectionEvents, LocalSettings, StreamHandler } from './h2-connection';
+export { HpackDecoder, HpackEncoder, HpackError, STATIC_TABLE } from './hpack';
+export type { HeaderList } from './hpack';
+export { huffmanDecode, huffmanEncode, huffmanLength } from './hpack-huffman';
+
 // ---- REST and metrics
 export { createRestApp } from './rest';
 export { GatewayMetrics } from './metrics';
