@@ -2,7 +2,7 @@ import { createServer as createNetServer, type AddressInfo, type Server, type So
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { bgError, toHttpError, type BgError } from '@bundlegate/service-kit';
 import { GrpcCall, type CallContext } from './grpc-call';
-import { H2Connection, type H2Stream, type LocalSettings, type StreamHandler } from './h2-connection';
+import { H2_ERROR, H2Connection, type H2Stream, type LocalSettings, type StreamHandler } from './h2-connection';
 import type { HeaderList } from './hpack';
 import { NEED_MORE, SNIFFABLE_PATHS, sniffModelName } from './model-name-sniffer';
 import { GATEWAY_ERROR_HEADER, rescue, respondTrailersOnly } from './rescue';
@@ -120,6 +120,11 @@ export class GrpcListener {
 
   private readonly onStream = (stream: H2Stream, headers: HeaderList, endStream: boolean): void => {
     const f = headers.fields;
+    if (!validRequestFields(f)) {
+      // malformed requests never reach a backend: they would be refused there and count against it
+      stream.reset(H2_ERROR.PROTOCOL_ERROR);
+      return;
+    }
     let method: string | undefined;
     let path: string | undefined;
     let modelId: string | undefined;
@@ -212,4 +217,40 @@ export class GrpcListener {
     stream.sendHeaders(fields, undefined, false);
     stream.sendData(Buffer.from(JSON.stringify(body)), true);
   }
+}
+
+const PSEUDO_REQUEST = new Set([':method', ':path', ':scheme', ':authority']);
+
+/**
+ * RFC 9113 §8.2/8.3 checks that matter to a proxy: lowercase token names, known pseudo-headers
+ * first and once, no NUL/CR/LF in values, :method and :path present.
+ */
+export function validRequestFields(fields: readonly string[]): boolean {
+  let regular = false;
+  let method = false;
+  let path = false;
+  const seen = new Set<string>();
+  for (let i = 0; i < fields.length; i += 2) {
+    const name = fields[i] as string;
+    const value = fields[i + 1] as string;
+    if (name.length === 0) return false;
+    if (name.charCodeAt(0) === 58 /* : */) {
+      if (regular || !PSEUDO_REQUEST.has(name) || seen.has(name)) return false;
+      seen.add(name);
+      if (name === ':method') method = value.length > 0;
+      else if (name === ':path') path = value.length > 0;
+    } else {
+      regular = true;
+      for (let j = 0; j < name.length; j++) {
+        const c = name.charCodeAt(j);
+        // lowercase letters, digits and the token punctuation of RFC 9110 §5.6.2
+        if (!((c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 45 || c === 95 || c === 46 || c === 33 || (c >= 35 && c <= 39) || c === 42 || c === 43 || c === 94 || c === 96 || c === 124 || c === 126)) return false;
+      }
+    }
+    for (let j = 0; j < value.length; j++) {
+      const c = value.charCodeAt(j);
+      if (c === 0 || c === 10 || c === 13) return false;
+    }
+  }
+  return method && path;
 }

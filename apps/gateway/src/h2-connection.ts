@@ -221,6 +221,8 @@ export class H2Connection {
   peerMaxConcurrentStreams = 2 ** 31 - 1;
   private peerInitialWindow = DEFAULT_WINDOW;
   private recvUnacked = 0;
+  /** Connection-level receive credit the peer still has: a peer that overruns it is cut off. */
+  private recvWindow: number;
   readonly streamUpdateThreshold: number;
   private readonly connectionUpdateThreshold: number;
   private nextStreamId = 1;
@@ -253,6 +255,7 @@ export class H2Connection {
     private readonly events: ConnectionEvents = {},
   ) {
     this.decoder = new HpackDecoder(4096, local.maxHeaderListSize);
+    this.recvWindow = Math.max(local.connectionWindowSize, DEFAULT_WINDOW);
     this.streamUpdateThreshold = Math.max(1, Math.floor(local.initialWindowSize / 2));
     this.connectionUpdateThreshold = Math.max(1, Math.floor(local.connectionWindowSize / 2));
     this.prefaceSeen = role === 'client';
@@ -462,6 +465,8 @@ export class H2Connection {
   /** Flow-control accounting for a whole DATA frame (padding included), before its bytes are passed on. */
   private dataFrameStart(id: number, length: number): void {
     if (id === 0) throw new ConnectionError(H2_ERROR.PROTOCOL_ERROR, 'DATA on stream 0');
+    this.recvWindow -= length;
+    if (this.recvWindow < 0) throw new ConnectionError(H2_ERROR.FLOW_CONTROL_ERROR, 'connection receive window overrun');
     const stream = this.streams.get(id);
     if (stream === undefined || stream.remoteEnded) {
       if (stream === undefined && id > this.highestStreamId()) throw new ConnectionError(H2_ERROR.PROTOCOL_ERROR, `DATA on idle stream ${id}`);
@@ -697,6 +702,7 @@ export class H2Connection {
   consumedConnection(n: number): void {
     this.recvUnacked += n;
     if (this.recvUnacked >= this.connectionUpdateThreshold) {
+      this.recvWindow += this.recvUnacked;
       this.writeWindowUpdate(0, this.recvUnacked);
       this.recvUnacked = 0;
     }
