@@ -1,10 +1,13 @@
-import { Client, credentials, Metadata, type ChannelCredentials, type ChannelOptions, type ServiceError } from '@grpc/grpc-js';
+import { Client, credentials, Metadata, status, type ChannelCredentials, type ChannelOptions, type ServiceError } from '@grpc/grpc-js';
 import type { ModelIoPlan } from '@bundlegate/bundle';
 import { health, kserve, tfs } from '@bundlegate/protos';
 import { BgError, fromGrpcError } from '@bundlegate/service-kit';
 import { fromModelInferResponse, fromPredictResponse, toModelInferRequest, toPredictRequest, type AnyTensor } from '@bundlegate/tensors';
 import { tensorsByName, type InferCall, type InferenceBackend } from './backend';
 import { serializeModelInferRequest, serializePredictRequest } from './wire-encoding';
+
+/** Trailer marking errors the gateway made itself, not the backend (DESIGN.md). */
+export const GATEWAY_ERROR_TRAILER = 'x-gateway-error';
 
 /** The routing metadata key the gateway reads (DESIGN.md). */
 export const MODEL_ID_METADATA = 'model-id';
@@ -79,9 +82,19 @@ export class GatewayBackend implements InferenceBackend {
     return tensorsByName(fromModelInferResponse(response));
   }
 
+  /**
+   * grpc.health.v1 Check of the gateway itself. A router that only forwards by model-id (nginx, Bundlegate's gateway)
+   * answers it with its own error: it is up, and the per-model checks, which go through it, tell whether it routes.
+   */
   async ready(deadline: number): Promise<boolean> {
-    const response = await this.unary(HEALTH_CHECK, serialize(health.HealthCheckRequest), deserialize(health.HealthCheckResponse), { service: '' }, { deadline });
-    return response.status === health.HealthCheckResponse_ServingStatus.SERVING;
+    try {
+      const response = await this.unary(HEALTH_CHECK, serialize(health.HealthCheckRequest), deserialize(health.HealthCheckResponse), { service: '' }, { deadline });
+      return response.status === health.HealthCheckResponse_ServingStatus.SERVING;
+    } catch (error) {
+      const cause = (error as BgError).cause as Partial<ServiceError> | undefined;
+      if (cause?.code === status.UNIMPLEMENTED || (cause?.metadata?.get(GATEWAY_ERROR_TRAILER).length ?? 0) > 0) return true;
+      throw error;
+    }
   }
 
   async modelReady(model: ModelIoPlan, deadline: number): Promise<boolean> {
