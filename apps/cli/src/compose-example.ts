@@ -50,7 +50,8 @@ export function composeExample(loaded: LoadedBundle, options: ExampleOptions): M
   const conf = [
     `# Settings of bundle ${bundle.name}, read by compose for ../base (docker compose interpolation).`,
     '',
-    '# Host ports of the model proxy, the only service published on the host.',
+    '# Host address and ports of the model proxy, the only service published on the host (127.0.0.1: this machine only).',
+    'MODEL_PROXY_BIND_ADDRESS=0.0.0.0',
     `MODEL_PROXY_HTTP_PORT=${PROXY_PORTS.http}`,
     `MODEL_PROXY_GRPC_PORT=${PROXY_PORTS.grpc}`,
     '',
@@ -154,7 +155,7 @@ function exampleReadme(loaded: LoadedBundle, options: ExampleOptions): string {
     `| \`model_download\` | copies every model from its source into the \`models\` volume, then exits 0 | \`${images('model-download')}\` | \`../base/bundle/bundle.yaml\`; reads \`creds/bundle/\` and \`conf/bundle/.env\` (\`MODEL_DOWNLOAD_*\` settings) |`,
     ...servingRows,
     `| \`gateway\` | routes gRPC calls by their \`model-id\` metadata to \`s<id>s\`; starts once every serving service is healthy | \`${images('gateway')}\` | routes from \`../base/bundle/bundle.yaml\` |`,
-    `| \`model_proxy\` | the public API: HTTP ${PROXY_PORTS.http}, gRPC ${PROXY_PORTS.grpc}; the only service published on the host | \`${images('model-proxy')}\` | \`../base/bundle/bundle-signature.yaml\`; \`MODEL_PROXY_HTTP_PORT\`, \`MODEL_PROXY_GRPC_PORT\` |`,
+    `| \`model_proxy\` | the public API: HTTP ${PROXY_PORTS.http}, gRPC ${PROXY_PORTS.grpc}; the only service published on the host | \`${images('model-proxy')}\` | \`../base/bundle/bundle-signature.yaml\`; \`MODEL_PROXY_BIND_ADDRESS\`, \`MODEL_PROXY_HTTP_PORT\`, \`MODEL_PROXY_GRPC_PORT\` |`,
     '',
     'Serving services start after `model_download` completed successfully, the gateway after every serving',
     'service is healthy (its model answers the KServe ready endpoint), the proxy after the gateway is healthy.',

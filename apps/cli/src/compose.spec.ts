@@ -54,7 +54,7 @@ describe('generate compose for the demo bundle', () => {
   it('publishes host ports for the model proxy only: 8000 and 8005, overridable', async () => {
     const compose = parse(await readFile(join(out, 'base/docker-compose.yaml'), 'utf8')) as ComposeFile;
     const published = Object.entries(compose.services).filter(([, s]) => s.ports !== undefined);
-    expect(published).toEqual([['model_proxy', expect.objectContaining({ ports: ['${MODEL_PROXY_HTTP_PORT:-8000}:8000', '${MODEL_PROXY_GRPC_PORT:-8005}:8005'] })]]);
+    expect(published).toEqual([['model_proxy', expect.objectContaining({ ports: ['${MODEL_PROXY_BIND_ADDRESS:-0.0.0.0}:${MODEL_PROXY_HTTP_PORT:-8000}:8000', '${MODEL_PROXY_BIND_ADDRESS:-0.0.0.0}:${MODEL_PROXY_GRPC_PORT:-8005}:8005'] })]]);
   });
 
   it('mounts the models read-only in serving, with the OVMS config of that model, and checks its KServe ready endpoint', async () => {

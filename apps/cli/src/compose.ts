@@ -176,7 +176,10 @@ export function composeBase(loaded: LoadedBundle, signatureText: string, options
       '--grpc_port',
       String(PROXY_PORTS.grpc),
     ],
-    ports: [`${envRef('MODEL_PROXY_HTTP_PORT', String(PROXY_PORTS.http))}:${PROXY_PORTS.http}`, `${envRef('MODEL_PROXY_GRPC_PORT', String(PROXY_PORTS.grpc))}:${PROXY_PORTS.grpc}`],
+    // the one published service: on every interface unless MODEL_PROXY_BIND_ADDRESS narrows it
+    ports: [PROXY_PORTS.http, PROXY_PORTS.grpc].map(
+      (port, i) => `${envRef('MODEL_PROXY_BIND_ADDRESS', '0.0.0.0')}:${envRef(i === 0 ? 'MODEL_PROXY_HTTP_PORT' : 'MODEL_PROXY_GRPC_PORT', String(port))}:${port}`,
+    ),
     volumes: [bundleMount],
     healthcheck: healthcheck(nodeHttpCheck(PROXY_PORTS.http, '/readyz')),
     depends_on: { gateway: { condition: 'service_healthy' } },
