@@ -54,7 +54,7 @@ describe('resolveServing', () => {
     );
     expect(options.serving.models[0]).toMatchObject({ name: 'clf', basePath: '/srv/models/clf', versionPolicy: { kind: 'all' }, runtime: { sessions: 1 } });
     expect(options.pollIntervalMs).toBe(0);
-    expect(options.grpc).toEqual({ host: '0.0.0.0', port: 9000, maxMessageBytes: 100 * 1024 * 1024 });
+    expect(options.grpc).toEqual({ host: '0.0.0.0', port: 9000, maxMessageBytes: 100 * 1024 * 1024, flowControlWindow: 8 * 1024 * 1024 });
   });
 
   it('reads config.json and keeps its text for change detection', async () => {

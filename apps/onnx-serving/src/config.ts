@@ -59,6 +59,14 @@ export const configSpec = {
     max: 2 ** 31 - 1,
     help: 'Largest gRPC message received or sent.',
   }),
+  grpcFlowControlWindow: bytes({
+    flag: 'grpc_flow_control_window',
+    env: 'ONNX_SERVING_GRPC_FLOW_CONTROL_WINDOW',
+    default: '8MiB',
+    min: 0,
+    max: 2 ** 31 - 1,
+    help: 'HTTP/2 receive window per gRPC stream and connection (0 = HTTP/2\'s 64 KiB): large tensors arrive without waiting for window updates.',
+  }),
   restMaxBodySize: bytes({ flag: 'rest_max_body_size', env: 'ONNX_SERVING_REST_MAX_BODY_SIZE', default: '100MiB', min: 4096, help: 'Largest REST request body.' }),
   maxImagePixels: int({
     flag: 'max_image_pixels',
@@ -139,7 +147,7 @@ export async function resolveServing(config: OnnxServingConfig): Promise<OnnxSer
     configFile: config.configPath,
     configText,
     pollIntervalMs: config.fileSystemPollWaitSeconds * 1000,
-    grpc: { host: config.grpcBindAddress, port: config.port, maxMessageBytes: config.grpcMaxMessageSize },
+    grpc: { host: config.grpcBindAddress, port: config.port, maxMessageBytes: config.grpcMaxMessageSize, flowControlWindow: config.grpcFlowControlWindow },
     rest: { host: config.restBindAddress, port: config.restPort, maxBodyBytes: config.restMaxBodySize },
     maxImagePixels: config.maxImagePixels,
     cpus,

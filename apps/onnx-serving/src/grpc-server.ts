@@ -4,6 +4,7 @@ import type { ModelStatus } from '@bundlegate/model-runtime';
 import { health as healthPb, packageDefinition, serviceNames, tfs } from '@bundlegate/protos';
 import { createGrpcHealth, grpcMessageLimits, type GrpcHealth, type HealthState } from '@bundlegate/service-kit';
 import { kserveService } from './grpc-kserve';
+import { raiseStreamWindow } from './http2-window';
 import { modelService, predictionService } from './grpc-tfs';
 import { kserveServiceDefinition } from './kserve-wire';
 import type { ServingContext } from './serving-context';
@@ -42,10 +43,13 @@ class ModelHealth {
 export interface GrpcServerOptions {
   /** Largest message received or sent, in bytes. */
   readonly maxMessageBytes: number;
+  /** HTTP/2 receive window per stream and per connection, in bytes; 0 keeps HTTP/2's 64 KiB. */
+  readonly flowControlWindow: number;
 }
 
 export function createGrpcServer(ctx: ServingContext, options: GrpcServerOptions): Server {
   const server = new Server({ ...grpcMessageLimits(options.maxMessageBytes) });
+  if (options.flowControlWindow > 0) raiseStreamWindow(server, options.flowControlWindow);
   server.addService(kserveServiceDefinition, kserveService(ctx));
   server.addService(tfs.PredictionServiceService, predictionService(ctx));
   server.addService(tfs.ModelServiceService, modelService(ctx));

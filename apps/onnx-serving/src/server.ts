@@ -12,6 +12,7 @@ import {
   type Metrics,
 } from '@bundlegate/service-kit';
 import { createGrpcServer, modelCheck } from './grpc-server';
+import { raiseConnectionWindow } from './http2-window';
 import { createRestHandler } from './rest';
 import type { ServingContext } from './serving-context';
 import { createServingMetrics } from './serving-metrics';
@@ -32,7 +33,8 @@ export interface OnnxServingOptions {
   readonly configText?: string;
   /** `--file_system_poll_wait_seconds` in ms; 0 turns polling off. */
   readonly pollIntervalMs: number;
-  readonly grpc: Listen & { readonly maxMessageBytes: number };
+  /** `flowControlWindow`: HTTP/2 receive window in bytes (0 = HTTP/2's 64 KiB). */
+  readonly grpc: Listen & { readonly maxMessageBytes: number; readonly flowControlWindow: number };
   readonly rest: Listen & { readonly maxBodyBytes: number };
   readonly maxImagePixels?: number;
   /** Cores to size sessions for when config.json is re-read. */
@@ -80,12 +82,13 @@ export async function startOnnxServing(options: OnnxServingOptions, deps: OnnxSe
   manager.onChange((models) => trackModels(health, models, tracked));
   const ctx: ServingContext = { manager, health, metrics: createServingMetrics(metrics), logger: logger.child({ module: 'requests' }) };
 
-  const grpcServer: GrpcServer = createGrpcServer(ctx, { maxMessageBytes: options.grpc.maxMessageBytes });
+  const grpcServer: GrpcServer = createGrpcServer(ctx, { maxMessageBytes: options.grpc.maxMessageBytes, flowControlWindow: options.grpc.flowControlWindow });
   const httpServer: HttpServer = createHttpServer({ keepAliveTimeout: 65_000 }, createRestHandler(ctx, { maxBodyBytes: options.rest.maxBodyBytes, metrics }));
   let grpcPort: number;
   let restPort: number;
   try {
     grpcPort = await bindGrpc(grpcServer, options.grpc.host, options.grpc.port);
+    if (options.grpc.flowControlWindow > 0) raiseConnectionWindow(grpcServer, options.grpc.flowControlWindow);
     restPort = await listenHttp(httpServer, options.rest.host, options.rest.port);
   } catch (err) {
     grpcServer.forceShutdown();

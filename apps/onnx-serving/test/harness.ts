@@ -89,7 +89,7 @@ export async function startTestServer(
       configFile,
       configText: text,
       pollIntervalMs: options.pollIntervalMs ?? 0,
-      grpc: { host: '127.0.0.1', port: 0, maxMessageBytes: options.grpcMaxMessageBytes ?? 100 * 1024 * 1024 },
+      grpc: { host: '127.0.0.1', port: 0, maxMessageBytes: options.grpcMaxMessageBytes ?? 100 * 1024 * 1024, flowControlWindow: 8 * 1024 * 1024 },
       rest: { host: '127.0.0.1', port: 0, maxBodyBytes: options.restMaxBodyBytes ?? 100 * 1024 * 1024 },
       cpus: 2,
     },

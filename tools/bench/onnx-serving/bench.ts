@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, credentials, Metadata } from '@grpc/grpc-js';
 import * as ort from 'onnxruntime-node';
@@ -58,28 +58,50 @@ interface Result {
   readonly p99: number;
 }
 
-/** `concurrency` loops calling `once` back to back for `seconds` (after a short warm-up); latencies in ms. */
-async function measure(concurrency: number, seconds: number, once: () => Promise<unknown>): Promise<Result> {
-  const warmUntil = performance.now() + 500;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (performance.now() < warmUntil) await once();
-  }));
-  const latencies: number[] = [];
+/** Latencies (ms) and busy time (s) gathered over several slices. */
+class Samples {
+  readonly latencies: number[] = [];
+  seconds = 0;
+
+  result(): Result {
+    const sorted = [...this.latencies].sort((a, b) => a - b);
+    const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
+    return { rps: sorted.length / this.seconds, p50: at(0.5), p99: at(0.99) };
+  }
+}
+
+/** `concurrency` loops calling `once` back to back for `ms`, adding to `into`. */
+async function slice(concurrency: number, ms: number, once: () => Promise<unknown>, into?: Samples): Promise<void> {
   const start = performance.now();
-  const until = start + seconds * 1000;
+  const until = start + ms;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (performance.now() < until) {
         const t0 = performance.now();
         await once();
-        latencies.push(performance.now() - t0);
+        into?.latencies.push(performance.now() - t0);
       }
     }),
   );
-  const elapsed = (performance.now() - start) / 1000;
-  latencies.sort((a, b) => a - b);
-  const at = (q: number): number => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] as number;
-  return { rps: latencies.length / elapsed, p50: at(0.5), p99: at(0.99) };
+  if (into) into.seconds += (performance.now() - start) / 1000;
+}
+
+const SLICE_MS = 500;
+
+/**
+ * Both paths measured in alternating half-second slices for `seconds` each, so that whatever else the machine is
+ * doing weighs on both alike; the ratio is then meaningful even where absolute figures wander.
+ */
+async function measurePair(concurrency: number, seconds: number, a: () => Promise<unknown>, b: () => Promise<unknown>): Promise<[Result, Result]> {
+  await slice(concurrency, SLICE_MS, a);
+  await slice(concurrency, SLICE_MS, b);
+  const sa = new Samples();
+  const sb = new Samples();
+  for (let i = 0; i < Math.max(1, Math.round((seconds * 1000) / SLICE_MS)); i++) {
+    await slice(concurrency, SLICE_MS, a, sa);
+    await slice(concurrency, SLICE_MS, b, sb);
+  }
+  return [sa.result(), sb.result()];
 }
 
 // ---- the server process
@@ -139,11 +161,17 @@ async function startServer(pluginConfig: Record<string, unknown> | undefined): P
 }
 
 const identity = (b: Buffer): Buffer => b;
+const CLIENT_WINDOW = Number(arg('client_window') ?? 8 * MIB);
 const METHOD = '/inference.GRPCInferenceService/ModelInfer';
 
 /** ModelInfer with the request encoded once: the client's own encoding cost stays out of the figures. */
 function grpcCaller(address: string, request: Buffer): { call(): Promise<Buffer>; close(): void } {
-  const client = new Client(address, credentials.createInsecure(), { 'grpc.max_receive_message_length': 100 * MIB, 'grpc.max_send_message_length': 100 * MIB });
+  // the client's receive window matters for 600 KB answers as the server's does for requests (grpc-js default 64 KiB)
+  const client = new Client(address, credentials.createInsecure(), {
+    'grpc.max_receive_message_length': 100 * MIB,
+    'grpc.max_send_message_length': 100 * MIB,
+    'grpc-node.flow_control_window': CLIENT_WINDOW,
+  });
   return {
     call: () =>
       new Promise<Buffer>((resolve, reject) => {
@@ -209,8 +237,7 @@ async function runVariant(variant: Variant, sessions: Map<string, ort.InferenceS
         if (!same) throw new Error(`${model.label}: output ${out.name} differs between onnx-serving and in-process onnxruntime`);
       }
       for (const concurrency of CONCURRENCY) {
-        const inProcess = await measure(concurrency, seconds, () => session.run(feeds));
-        const grpc = await measure(concurrency, seconds, () => caller.call());
+        const [inProcess, grpc] = await measurePair(concurrency, seconds, () => session.run(feeds), () => caller.call());
         rows.push({ model: model.label, concurrency, inProcess, grpc });
       }
       caller.close();
@@ -225,7 +252,8 @@ async function main(): Promise<void> {
   const cores = availableParallelism();
   console.log(`onnx-serving vs in-process onnxruntime-node ${ort.env.versions.common}: ${cores} cores (${cpus()[0]?.model ?? 'unknown CPU'}), node ${process.version}, ${SECONDS}s per measurement`);
   console.log('in-process: InferenceSession.run with default session options, called from `conc` concurrent loops in this process');
-  console.log('gRPC: KServe ModelInfer (raw FP32 contents, request pre-encoded) to an onnx-serving process, one channel');
+  console.log(`gRPC: KServe ModelInfer (raw FP32 contents, request pre-encoded) to an onnx-serving process, one channel, client window ${CLIENT_WINDOW} B`);
+  console.log(`the two are measured in alternating ${SLICE_MS} ms slices; load average at start: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   const sessions = new Map<string, ort.InferenceSession>();
   for (const m of MODELS) sessions.set(m.id, await ort.InferenceSession.create(join(MODELS_DIR, m.id, '1', 'model.onnx')));
   const started = performance.now();
