@@ -53,7 +53,7 @@ async function gridOf(base: string, image: Buffer): Promise<Float32Array> {
 it('reports the gateway and both models ready', async () => {
   await running.proxy.readiness.refresh();
   const ready = await fetch(`${running.http}/readyz`);
-  expect({ status: ready.status, body: await ready.json() }).toEqual({ status: 200 });
+  expect({ status: ready.status, body: await ready.json() }).toMatchObject({ status: 200, body: { ready: true, checks: { backend: { ready: true } } } });
   const config = (await (await fetch(`${running.http}/api/v1/config`)).json()) as { bundles: { models: { id: string; ready: boolean }[] }[] };
   expect(config.bundles.flatMap((b) => b.models.map((m) => [m.id, m.ready]))).toEqual([
     [VISUAL, true],
