@@ -159,7 +159,9 @@ async function main(): Promise<void> {
     Buffer.from(`\r\n--${boundary}--\r\n`),
   ]);
   const predictRequest = Buffer.from(bgv1.PredictRequest.encode({ modelId: MODEL, inputs: { input: { image: jpeg } } }).finish());
-  const proxyTimings: { preprocessMs: number; backendMs: number; postprocessMs: number }[] = [];
+  type StageTimings = { preprocessMs: number; backendMs: number; postprocessMs: number };
+  const proxyTimings = new Map<number, StageTimings[]>();
+  let measuring = 0;
 
   const paths: Record<string, () => Promise<unknown>> = {
     'direct ModelInfer (pre-built tensor) → onnx-serving': () => unary(servingClient, '/inference.GRPCInferenceService/ModelInfer', direct, decodeInfer, noMetadata),
@@ -168,7 +170,8 @@ async function main(): Promise<void> {
     'proxy HTTP multipart (JPEG, ?encoding=base64)': async () => {
       const res = await httpPost(proxyHttp, `/api/v1/models/${MODEL}/predict?encoding=base64`, { 'content-type': `multipart/form-data; boundary=${boundary}` }, multipart);
       if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${res.body.toString().slice(0, 200)}`);
-      proxyTimings.push((JSON.parse(res.body.toString()) as { timings: (typeof proxyTimings)[number] }).timings);
+      const timings = (JSON.parse(res.body.toString()) as { timings: StageTimings }).timings;
+      if (measuring > 0) proxyTimings.set(measuring, [...(proxyTimings.get(measuring) ?? []), timings]);
     },
     'proxy HTTP multipart (JPEG, nested JSON grid)': async () => {
       const res = await httpPost(proxyHttp, `/api/v1/models/${MODEL}/predict`, { 'content-type': `multipart/form-data; boundary=${boundary}` }, multipart);
@@ -181,6 +184,7 @@ async function main(): Promise<void> {
 
   const results: Record<string, Record<number, { p50: number; p99: number; n: number }>> = {};
   for (const concurrency of CONCURRENCY) {
+    measuring = concurrency;
     const samples: Record<string, number[]> = {};
     // interleaved rounds so drift (thermal, other load) hits every path alike
     for (let round = 0; round < ROUNDS; round++) {
@@ -227,12 +231,17 @@ async function main(): Promise<void> {
   console.log(`  grid → base64 (600 KB)                                   ${fmt(percentile(base64Times, 50))}`);
   console.log(`  gateway hop (gateway path − direct)                      ${fmt((results[gatewayName]?.[1]?.p50 ?? NaN) - (results[directName]?.[1]?.p50 ?? NaN))}`);
   console.log(`  backend (direct ModelInfer)                              ${fmt(results[directName]?.[1]?.p50 ?? NaN)}`);
-  console.log(`  proxy-reported (HTTP, all concurrencies): preprocess ${fmt(median(proxyTimings.map((t) => t.preprocessMs)))}, backend call ${fmt(median(proxyTimings.map((t) => t.backendMs)))}, postprocess ${fmt(median(proxyTimings.map((t) => t.postprocessMs)))}`);
+  for (const c of CONCURRENCY) {
+    const t = proxyTimings.get(c) ?? [];
+    console.log(
+      `  proxy-reported, HTTP c=${String(c).padEnd(2)} (median): preprocess ${fmt(median(t.map((x) => x.preprocessMs)))}, backend call ${fmt(median(t.map((x) => x.backendMs)))}, postprocess ${fmt(median(t.map((x) => x.postprocessMs)))}`,
+    );
+  }
 
   const out = join(ROOT, 'tools', 'bench', 'results');
   mkdirSync(out, { recursive: true });
   const file = join(out, `model-proxy-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, JSON.stringify({ model: MODEL, requests: REQUESTS, rounds: ROUNDS, results, stages: { decodeP50: percentile(decodeTimes, 50), encodeP50: percentile(encodeTimes, 50), generatedEncodeP50: percentile(generatedEncodeTimes, 50), base64P50: percentile(base64Times, 50) } }, null, 2));
+  writeFileSync(file, JSON.stringify({ model: MODEL, requests: REQUESTS, rounds: ROUNDS, results, proxyTimings: Object.fromEntries(proxyTimings), stages: { decodeP50: percentile(decodeTimes, 50), encodeP50: percentile(encodeTimes, 50), generatedEncodeP50: percentile(generatedEncodeTimes, 50), base64P50: percentile(base64Times, 50) } }, null, 2));
   console.log(`\nresults: ${file}`);
 
   for (const c of [servingClient, gatewayClient, proxyClient]) c.close();
