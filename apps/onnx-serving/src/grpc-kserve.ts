@@ -30,7 +30,7 @@ export function kserveService(ctx: ServingContext): kserve.GRPCInferenceServiceS
       // an unknown model is reported as such before the inputs are looked at
       manager.status(request.modelName);
       const inputs = kserveInputs(request);
-      const result = await manager.infer({ model: request.modelName, version, inputs, outputs: kserveRequestedOutputs(request) });
+      const result = await manager.infer({ model: request.modelName, version, inputs, outputs: kserveRequestedOutputs(request), moveInputs: true });
       ctx.metrics.inference(result.model, String(result.version), result.inferenceUs);
       return inferResponse(request, result);
     });

@@ -78,7 +78,7 @@ export function predictionService(ctx: ServingContext): tfs.PredictionServiceSer
           const { name, version } = modelOf(spec);
           manager.status(name);
           const inputs = predictInputs(request);
-          const result = await manager.infer({ model: name, version, inputs, outputs: request.outputFilter });
+          const result = await manager.infer({ model: name, version, inputs, outputs: request.outputFilter, moveInputs: true });
           ctx.metrics.inference(result.model, String(result.version), result.inferenceUs);
           return {
             modelSpec: { name: result.model, version: BigInt(result.version), versionLabel: undefined, signatureName: DEFAULT_SIGNATURE },

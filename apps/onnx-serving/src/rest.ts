@@ -121,7 +121,7 @@ export function createRestHandler(ctx: ServingContext, options: RestOptions): (r
       manager.status(model);
       const header = req.headers[INFERENCE_HEADER_CONTENT_LENGTH];
       const request = restInferRequest(body, Array.isArray(header) ? header[0] : header);
-      const result = await manager.infer({ model, version: v, inputs: request.inputs, outputs: request.outputs.map((o) => o.name) });
+      const result = await manager.infer({ model, version: v, inputs: request.inputs, outputs: request.outputs.map((o) => o.name), moveInputs: true });
       ctx.metrics.inference(result.model, String(result.version), result.inferenceUs);
       let encoded;
       try {

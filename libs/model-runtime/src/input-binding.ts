@@ -47,10 +47,15 @@ export interface InputBinderOptions {
   readonly maxImagePixels?: number;
 }
 
+export interface BindOptions {
+  /** The caller hands the tensors' data over: buffers they own whole may be moved to a worker thread instead of copied. */
+  readonly move?: boolean;
+}
+
 export interface InputBinder {
   readonly inputs: readonly TensorSpec[];
   /** Checks `tensors` against the model's inputs and returns one feed per input, in declared order. */
-  bind(tensors: readonly Tensor[]): Promise<OrtValue[]>;
+  bind(tensors: readonly Tensor[], options?: BindOptions): Promise<OrtValue[]>;
 }
 
 interface ImageInput {
@@ -79,13 +84,14 @@ export function createInputBinder(inputs: readonly TensorSpec[], options: InputB
   }
   const expectedNames = `inputs ${inputs.map((s) => JSON.stringify(s.name)).join(', ')}`;
 
-  const bindOne = async (spec: TensorSpec, tensor: Tensor): Promise<OrtValue> => {
+  const bindOne = async (spec: TensorSpec, tensor: Tensor, move: boolean): Promise<OrtValue> => {
     if (tensor.datatype === 'BYTES' && spec.datatype !== 'BYTES') {
       const image = images.get(spec.name);
       if (image === undefined) {
         throw bgError('BG_INVALID_DTYPE', { field: spec.name, expected: `${spec.datatype} (encoded images are accepted only by image-shaped inputs)`, got: 'BYTES' });
       }
-      return toOrtValue(spec.name, await decodeImages(spec, image, tensor as Tensor<'BYTES'>));
+      // decoded here, so nobody else holds the pixels
+      return toOrtValue(spec.name, await decodeImages(spec, image, tensor as Tensor<'BYTES'>), true);
     }
     if (tensor.datatype !== spec.datatype) {
       throw bgError('BG_INVALID_DTYPE', { field: spec.name, expected: spec.datatype, got: tensor.datatype });
@@ -93,12 +99,12 @@ export function createInputBinder(inputs: readonly TensorSpec[], options: InputB
     if (!shapeMatches(spec.shape, tensor.shape)) {
       throw bgError('BG_INVALID_SHAPE', { field: spec.name, expected: describeShape(spec.shape), got: [...tensor.shape] });
     }
-    return toOrtValue(spec.name, tensor);
+    return toOrtValue(spec.name, tensor, move);
   };
 
   return {
     inputs,
-    async bind(tensors) {
+    async bind(tensors, bindOptions = {}) {
       const given = new Map<string, Tensor>();
       for (const tensor of tensors) {
         const name = tensor.name ?? '';
@@ -109,7 +115,7 @@ export function createInputBinder(inputs: readonly TensorSpec[], options: InputB
       for (const spec of inputs) {
         if (!given.has(spec.name)) throw bgError('BG_MISSING_INPUT', { field: spec.name, expected: describeSpec(spec) });
       }
-      return Promise.all(inputs.map((spec) => bindOne(spec, given.get(spec.name) as Tensor)));
+      return Promise.all(inputs.map((spec) => bindOne(spec, given.get(spec.name) as Tensor, bindOptions.move === true)));
     },
   };
 }

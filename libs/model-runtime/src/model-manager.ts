@@ -49,6 +49,11 @@ export interface InferRequest {
   readonly inputs: readonly Tensor[];
   /** Outputs to return, in this order; every output in model order when absent or empty. */
   readonly outputs?: readonly string[];
+  /**
+   * The caller will not touch the input data again (a decoded request): data owning its whole buffer may be moved
+   * to an inference worker thread instead of copied, leaving it detached (empty) here. Default false.
+   */
+  readonly moveInputs?: boolean;
 }
 
 export interface InferResult {
@@ -271,7 +276,7 @@ export class ModelManager {
     try {
       const v = lease.model as Version;
       const fetches = resolveFetches(v, request.outputs);
-      const feeds = await v.binder.bind(request.inputs);
+      const feeds = await v.binder.bind(request.inputs, { move: request.moveInputs === true });
       const started = process.hrtime.bigint();
       let outputs: Tensor[];
       try {

@@ -123,6 +123,29 @@ describe('worker executor', () => {
     }
   });
 
+  it('moves a movable feed to the worker and copies any other', async () => {
+    const runner = await openModel(demoModelFile(CLASSIFIER), resolveRuntimeOptions({ nireq: 1 }, 2).options);
+    try {
+      const tensor = (): Tensor => ({ name: 'image_input', datatype: 'FP32', shape: [1, 64, 64, 3], data: new Float32Array(12288).fill(7) });
+      const moved = tensor();
+      const kept = tensor();
+      const [a] = await runner.run([toOrtValue('image_input', moved, true)], ['probability']);
+      const [b] = await runner.run([toOrtValue('image_input', kept, false)], ['probability']);
+      // moving detaches the caller's buffer: the proof no copy was made
+      expect((moved.data as Float32Array).length).toBe(0);
+      expect((kept.data as Float32Array).length).toBe(12288);
+      expect(a?.data).toEqual(b?.data);
+      // a view into a larger buffer is never moved, even when the caller allows it
+      const big = new Float32Array(12288 * 2).fill(7);
+      const view: Tensor = { name: 'image_input', datatype: 'FP32', shape: [1, 64, 64, 3], data: big.subarray(12288) };
+      expect(toOrtValue('image_input', view, true).movable).toBeUndefined();
+      await runner.run([toOrtValue('image_input', view, true)], ['probability']);
+      expect(big.length).toBe(12288 * 2);
+    } finally {
+      await runner.close();
+    }
+  });
+
   it('rejects runs still queued when closed', async () => {
     const runner = await openModel(demoModelFile(ANOMALY), resolveRuntimeOptions({ nireq: 1 }, 2).options);
     const feed = toOrtValue('input', { datatype: 'FP32', shape: [1, 3, 224, 224], data: pixels(3 * 224 * 224, 2) } as Tensor);

@@ -16,15 +16,28 @@ export interface OrtValue {
   readonly type: OrtTensorType;
   readonly dims: readonly number[];
   readonly data: TypedArray | string[];
+  /** `data` alone owns its whole buffer and nobody reads it afterwards: a worker thread may take it (no copy). */
+  readonly movable?: boolean;
+}
+
+/** Whether a typed array spans the whole of an ordinary (not shared) ArrayBuffer, so moving the buffer moves just it. */
+export function ownsBuffer(data: unknown): boolean {
+  if (!ArrayBuffer.isView(data)) return false;
+  const buffer = data.buffer;
+  return !(typeof SharedArrayBuffer !== 'undefined' && buffer instanceof SharedArrayBuffer) && data.byteOffset === 0 && data.byteLength === buffer.byteLength;
 }
 
 const utf8 = new TextDecoder('utf-8');
 
-/** Tensor → OrtValue. Numeric data is the same view; BYTES elements become strings (ONNX strings are UTF-8). */
-export function toOrtValue(name: string, tensor: Tensor): OrtValue {
+/**
+ * Tensor → OrtValue. Numeric data is the same view; BYTES elements become strings (ONNX strings are UTF-8).
+ * `movable`: the caller hands the data over, so a buffer the data owns whole may be moved to a worker thread.
+ */
+export function toOrtValue(name: string, tensor: Tensor, movable = false): OrtValue {
   const type = dataTypeToOrt(tensor.datatype);
-  const data = Array.isArray(tensor.data) ? tensor.data.map((b) => utf8.decode(b)) : (tensor.data as TypedArray);
-  return { name, type, dims: tensor.shape, data };
+  if (Array.isArray(tensor.data)) return { name, type, dims: tensor.shape, data: tensor.data.map((b) => utf8.decode(b)) };
+  const data = tensor.data as TypedArray;
+  return movable && ownsBuffer(data) ? { name, type, dims: tensor.shape, data, movable: true } : { name, type, dims: tensor.shape, data };
 }
 
 /** onnxruntime output → Tensor. Strings become UTF-8 bytes; typed arrays are kept as they are. */

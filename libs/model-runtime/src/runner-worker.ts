@@ -71,10 +71,14 @@ function spawn(file: string, options: RuntimeOptions): { worker: Worker; loaded:
   return { worker, loaded };
 }
 
-/** A transferable copy of numeric feed data: the original is usually a view into a request buffer. */
-function ownedCopy(data: TypedArray | string[]): { data: TypedArray | string[]; transfer?: ArrayBuffer } {
-  if (Array.isArray(data)) return { data };
-  const copy = data.slice() as TypedArray;
+/**
+ * Feed data for the worker: strings are cloned; a movable buffer is moved as is; other numeric data (usually a view
+ * into a request buffer) is copied into a buffer of its own, which is moved.
+ */
+function forWorker(v: OrtValue, copyAll: boolean): { data: TypedArray | string[]; transfer?: ArrayBuffer } {
+  if (Array.isArray(v.data)) return { data: v.data };
+  if (v.movable && !copyAll) return { data: v.data, transfer: v.data.buffer as ArrayBuffer };
+  const copy = v.data.slice() as TypedArray;
   return { data: copy, transfer: copy.buffer as ArrayBuffer };
 }
 
@@ -97,13 +101,21 @@ export async function openWorkerRunner(file: string, options: RuntimeOptions): P
     const job = queue.shift();
     if (job === undefined) return;
     slot.job = job;
-    const transfer: ArrayBuffer[] = [];
-    const feeds = job.feeds.map((v) => {
-      const owned = ownedCopy(v.data);
-      if (owned.transfer) transfer.push(owned.transfer);
-      return { name: v.name, type: v.type, dims: v.dims, data: owned.data };
-    });
-    slot.worker.postMessage({ type: 'run', id: job.id, feeds, fetches: job.fetches }, transfer);
+    const post = (copyAll: boolean): void => {
+      const transfer: ArrayBuffer[] = [];
+      const feeds = job.feeds.map((v) => {
+        const prepared = forWorker(v, copyAll);
+        if (prepared.transfer) transfer.push(prepared.transfer);
+        return { name: v.name, type: v.type, dims: v.dims, data: prepared.data };
+      });
+      slot.worker.postMessage({ type: 'run', id: job.id, feeds, fetches: job.fetches }, transfer);
+    };
+    try {
+      post(false);
+    } catch {
+      // a buffer that cannot be moved (one owned by native code): send copies instead
+      post(true);
+    }
   };
 
   const settle = (slot: Slot, msg: FromWorker): void => {
