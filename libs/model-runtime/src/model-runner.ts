@@ -27,7 +27,9 @@ export function sessionOptions(options: RuntimeOptions): {
   executionMode: 'sequential' | 'parallel';
   graphOptimizationLevel: 'disabled' | 'basic' | 'extended' | 'all';
   logSeverityLevel: 0 | 1 | 2 | 3 | 4;
+  extra: Record<string, unknown>;
 } {
+  const spin = options.allowSpinning ? '1' : '0';
   return {
     intraOpNumThreads: options.intraOpThreads,
     interOpNumThreads: options.interOpThreads,
@@ -35,5 +37,6 @@ export function sessionOptions(options: RuntimeOptions): {
     graphOptimizationLevel: options.graphOptimizationLevel,
     // errors reach the caller as exceptions; onnxruntime's own warnings would bypass the JSON log
     logSeverityLevel: 3,
+    extra: { session: { intra_op: { allow_spinning: spin }, inter_op: { allow_spinning: spin } } },
   };
 }

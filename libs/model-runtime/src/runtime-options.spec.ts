@@ -12,7 +12,17 @@ describe('resolveRuntimeOptions', () => {
       interOpThreads: 1,
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',
+      allowSpinning: true,
     });
+  });
+
+  it('stops idle threads spinning once threads outnumber cores, unless told otherwise', () => {
+    expect(resolveRuntimeOptions({ nireq: 2, pluginConfig: { intra_op_num_threads: 2 } }, 2).options.allowSpinning).toBe(false);
+    expect(resolveRuntimeOptions({ nireq: 2, pluginConfig: { intra_op_num_threads: 2, allow_spinning: '1' } }, 2).options.allowSpinning).toBe(true);
+    expect(resolveRuntimeOptions({ pluginConfig: { PERFORMANCE_HINT: 'LATENCY', allow_spinning: false } }, 2).options.allowSpinning).toBe(false);
+    expect(resolveRuntimeOptions({ pluginConfig: { allow_spinning: 'maybe' } }, 2).problems).toEqual([
+      'plugin_config.allow_spinning must be true or false (or 1 / 0), got "maybe"',
+    ]);
   });
 
   it('gives one session every core with PERFORMANCE_HINT LATENCY', () => {

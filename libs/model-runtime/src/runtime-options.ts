@@ -22,6 +22,8 @@ export interface RuntimeOptions {
   readonly interOpThreads: number;
   readonly executionMode: ExecutionMode;
   readonly graphOptimizationLevel: GraphOptimizationLevel;
+  /** Idle intra/inter-op threads busy-wait for work; worth it only while threads do not outnumber cores. */
+  readonly allowSpinning: boolean;
 }
 
 export type PluginConfigValue = string | number | boolean;
@@ -67,6 +69,7 @@ const KNOWN_KEYS = new Set<string>([
   'inter_op_num_threads',
   'execution_mode',
   'graph_optimization_level',
+  'allow_spinning',
   'executor',
   'PERFORMANCE_HINT',
 ]);
@@ -94,6 +97,15 @@ function word<T extends string>(
   const found = allowed.find((a) => typeof value === 'string' && a.toLowerCase() === value.trim().toLowerCase());
   if (found === undefined) problems.push(`plugin_config.${key} must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);
   return found;
+}
+
+function flag(value: PluginConfigValue | undefined, key: string, problems: string[]): boolean | undefined {
+  if (value === undefined) return undefined;
+  const text = String(value).trim().toLowerCase();
+  if (['1', 'true', 'yes'].includes(text)) return true;
+  if (['0', 'false', 'no'].includes(text)) return false;
+  problems.push(`plugin_config.${key} must be true or false (or 1 / 0), got ${JSON.stringify(value)}`);
+  return undefined;
 }
 
 function firstOf(config: PluginConfig, keys: readonly string[]): [string, PluginConfigValue] | undefined {
@@ -138,8 +150,10 @@ export function resolveRuntimeOptions(input: RuntimeOptionsInput, cpus: number =
   const graphOptimizationLevel =
     word(config.graph_optimization_level, 'graph_optimization_level', ['disabled', 'basic', 'extended', 'all'] as const, problems) ??
     'all';
+  // spinning threads that outnumber the cores steal them from the sessions doing work
+  const allowSpinning = flag(config.allow_spinning, 'allow_spinning', problems) ?? sessions * (intraOpThreads + (executionMode === 'parallel' ? interOpThreads : 0)) <= cores;
   return {
-    options: { executor, sessions, intraOpThreads, interOpThreads, executionMode, graphOptimizationLevel },
+    options: { executor, sessions, intraOpThreads, interOpThreads, executionMode, graphOptimizationLevel, allowSpinning },
     warnings,
     problems,
   };
@@ -153,6 +167,7 @@ export function sameRuntimeOptions(a: RuntimeOptions, b: RuntimeOptions): boolea
     a.intraOpThreads === b.intraOpThreads &&
     a.interOpThreads === b.interOpThreads &&
     a.executionMode === b.executionMode &&
-    a.graphOptimizationLevel === b.graphOptimizationLevel
+    a.graphOptimizationLevel === b.graphOptimizationLevel &&
+    a.allowSpinning === b.allowSpinning
   );
 }

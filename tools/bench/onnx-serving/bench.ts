@@ -213,6 +213,7 @@ interface Variant {
 const VARIANTS: readonly Variant[] = [
   { name: 'default (worker executor, one session per core, 1 intra-op thread each)', pluginConfig: undefined },
   { name: 'one worker session, intra-op threads = cores (PERFORMANCE_HINT LATENCY)', pluginConfig: { PERFORMANCE_HINT: 'LATENCY' } },
+  { name: 'one worker session per core, intra-op threads = cores each, no spinning', pluginConfig: { intra_op_num_threads: availableParallelism() } },
   { name: 'inline: one session on the event loop, intra-op threads = cores', pluginConfig: { executor: 'inline' } },
 ];
 
