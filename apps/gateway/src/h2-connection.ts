@@ -75,12 +75,16 @@ class ConnectionError extends Error {
 }
 
 /** Connections with frames waiting: written together once the current socket read is handled (one writev each). */
-const dirty = new Set<H2Connection>();
+let dirty: H2Connection[] = [];
 let flushScheduled = false;
 function flushAll(): void {
   flushScheduled = false;
-  for (const c of dirty) c.flush();
-  dirty.clear();
+  const list = dirty;
+  dirty = [];
+  for (const c of list) {
+    c.queued = false;
+    c.flush();
+  }
 }
 
 export class H2Stream {
@@ -129,7 +133,8 @@ export class H2Stream {
       if (!credited) this.pendingNoCredit += data.length;
     }
     if (endStream) this.pendingEnd = true;
-    this.flushPending();
+    // framed when the connection flushes: the pieces of one socket read leave as full-size frames
+    this.conn.markPending(this);
   }
 
   /** Trailers with END_STREAM, after any queued data. */
@@ -144,16 +149,26 @@ export class H2Stream {
   flushPending(): void {
     const conn = this.conn;
     while (this.pendingBytes > 0 && this.sendWindow > 0 && conn.sendWindow > 0 && !this.closed) {
-      const head = this.pending[0] as Buffer;
-      const n = Math.min(head.length, this.sendWindow, conn.sendWindow, conn.peerMaxFrameSize);
-      const piece = n === head.length ? head : head.subarray(0, n);
-      if (n === head.length) this.pending.shift();
-      else this.pending[0] = head.subarray(n);
+      const n = Math.min(this.pendingBytes, this.sendWindow, conn.sendWindow, conn.peerMaxFrameSize);
       this.pendingBytes -= n;
       this.sendWindow -= n;
       conn.sendWindow -= n;
       const last = this.pendingBytes === 0 && this.pendingEnd && this.pendingTrailers === undefined;
-      conn.writeData(this.id, piece, last);
+      // one frame from as many queued chunks as it takes: their bytes go out by reference, not copied
+      conn.writeDataHeader(this.id, n, last);
+      let left = n;
+      while (left > 0) {
+        const head = this.pending[0] as Buffer;
+        if (head.length <= left) {
+          this.pending.shift();
+          conn.appendPayload(head);
+          left -= head.length;
+        } else {
+          conn.appendPayload(head.subarray(0, left));
+          this.pending[0] = head.subarray(left);
+          left = 0;
+        }
+      }
       const free = Math.min(this.pendingNoCredit, n);
       this.pendingNoCredit -= free;
       if (n > free && this.creditTo !== undefined) this.creditTo.consumed(n - free);
@@ -203,6 +218,9 @@ export class H2Stream {
     this.conn.closeStream(this);
   }
 
+  /** Waiting in its connection's list of streams to frame at the next flush. */
+  inReady = false;
+
   private endLocal(): void {
     this.localEnded = true;
     this.pendingTrailers = undefined;
@@ -224,6 +242,8 @@ export class H2Connection {
   /** Connection-level receive credit the peer still has: a peer that overruns it is cut off. */
   private recvWindow: number;
   readonly streamUpdateThreshold: number;
+  /** A peer may send 65,535 bytes per stream before it has seen our SETTINGS, whatever they say. */
+  private readonly initialRecvWindow: number;
   private readonly connectionUpdateThreshold: number;
   private nextStreamId = 1;
   lastPeerStreamId = 0;
@@ -245,6 +265,10 @@ export class H2Connection {
   private out: Buffer[] = [];
   private outBytes = 0;
   private pingCallbacks: ((err?: Error) => void)[] = [];
+  /** In the list of connections to flush. */
+  queued = false;
+  /** Streams with data queued since the last flush. */
+  private ready: H2Stream[] = [];
   private resetWindowStart = 0;
   private resetsInWindow = 0;
 
@@ -257,6 +281,7 @@ export class H2Connection {
     this.decoder = new HpackDecoder(4096, local.maxHeaderListSize);
     this.recvWindow = Math.max(local.connectionWindowSize, DEFAULT_WINDOW);
     this.streamUpdateThreshold = Math.max(1, Math.floor(local.initialWindowSize / 2));
+    this.initialRecvWindow = Math.max(local.initialWindowSize, DEFAULT_WINDOW);
     this.connectionUpdateThreshold = Math.max(1, Math.floor(local.connectionWindowSize / 2));
     this.prefaceSeen = role === 'client';
     socket.setNoDelay(true);
@@ -295,7 +320,7 @@ export class H2Connection {
     if (!this.usable) throw new Error('HTTP/2 connection cannot open more streams');
     const id = this.nextStreamId;
     this.nextStreamId += 2;
-    const stream = new H2Stream(this, id, this.peerInitialWindow, this.local.initialWindowSize);
+    const stream = new H2Stream(this, id, this.peerInitialWindow, this.initialRecvWindow);
     stream.handler = handler;
     this.streams.set(id, stream);
     stream.sendHeaders(fields, neverIndexed, endStream);
@@ -546,7 +571,7 @@ export class H2Connection {
         this.writeRstStream(id, this.decoder.oversized ? H2_ERROR.PROTOCOL_ERROR : H2_ERROR.REFUSED_STREAM);
         return;
       }
-      const s = new H2Stream(this, id, this.peerInitialWindow, this.local.initialWindowSize);
+      const s = new H2Stream(this, id, this.peerInitialWindow, this.initialRecvWindow);
       s.remoteEnded = endStream;
       this.streams.set(id, s);
       this.events.onStream?.(s, headers, endStream);
@@ -729,7 +754,6 @@ export class H2Connection {
   private shutdown(err: Error | undefined): void {
     if (this.closed) return;
     this.closed = true;
-    dirty.delete(this);
     const streams = [...this.streams.values()];
     this.streams.clear();
     this.blocked.clear();
@@ -773,6 +797,22 @@ export class H2Connection {
     b[p + 4] = flags;
     b.writeUInt32BE(id, p + 5);
     this.slabPos = p + 9;
+  }
+
+  markPending(stream: H2Stream): void {
+    if (!stream.inReady) {
+      stream.inReady = true;
+      this.ready.push(stream);
+    }
+    this.schedule();
+  }
+
+  writeDataHeader(id: number, length: number, endStream: boolean): void {
+    this.writeFrameHeader(length, FRAME.DATA, endStream ? FLAG_END_STREAM : 0, id);
+  }
+
+  appendPayload(data: Buffer): void {
+    this.append(data);
   }
 
   private append(data: Buffer): void {
@@ -839,8 +879,9 @@ export class H2Connection {
   }
 
   private schedule(): void {
-    if (this.closed) return;
-    dirty.add(this);
+    if (this.closed || this.queued) return;
+    this.queued = true;
+    dirty.push(this);
     if (!flushScheduled) {
       flushScheduled = true;
       process.nextTick(flushAll);
@@ -849,6 +890,14 @@ export class H2Connection {
 
   /** Writes everything queued in one go (one writev for many frames and streams). */
   flush(): void {
+    if (this.ready.length > 0) {
+      const ready = this.ready;
+      this.ready = [];
+      for (const s of ready) {
+        s.inReady = false;
+        s.flushPending();
+      }
+    }
     this.cut();
     const out = this.out;
     if (out.length === 0 || this.socket.destroyed) return;
