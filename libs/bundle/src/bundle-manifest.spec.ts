@@ -3,6 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BundleFileError } from './bundle-file-error';
 import { loadBundleFile, parseBundle, type BundleManifest } from './bundle-manifest';
+import { BUNDLE_SCHEMA } from './schema-validator';
+
+const TRITON_OPTIONS = Object.keys((BUNDLE_SCHEMA['$defs'] as Record<string, { properties: object }>)['tritonOptions']?.properties ?? {});
 
 const FIXTURES = join(__dirname, '..', 'test', 'fixtures');
 
@@ -133,10 +136,10 @@ describe('parseBundle', () => {
     expect(error.message).toBe(
       [
         '4 problems in bundle.yaml',
-        "bundle.yaml:7:5: models[0].replica: unknown field 'replica' (did you mean 'replicas'?); allowed: id, engine, source, replicas, image, encrypted, version, options",
+        "bundle.yaml:7:5: models[0].replica: unknown field 'replica' (did you mean 'replicas'?); allowed: id, engine, source, replicas, image, encrypted, version, resources, gpus, environment, args, options",
         "bundle.yaml:8:9: models[1].id: duplicate model id 'a1' (first at line 5)",
         "bundle.yaml:9:13: models[1].engine: 'onnxserving' is not one of: ovms, onnx-serving, triton, tfserving (did you mean 'onnx-serving'?)",
-        "bundle.yaml:12:15: models[2].options.maxBatch: unknown field 'maxBatch': No triton options are defined yet.",
+        `bundle.yaml:12:15: models[2].options.maxBatch: unknown field 'maxBatch'; allowed: ${TRITON_OPTIONS.join(', ')}`,
       ].join('\n'),
     );
   });

@@ -52,13 +52,29 @@ export {
   type BundleManifest,
   type BundleModel,
   type BundleModelEntry,
-  type EngineOptionsMap,
   type LoadedBundle,
+} from './bundle-manifest';
+
+// bundle.yaml: engine options and the settings every engine shares
+export {
+  dockerMemoryBytes,
+  ovmsDevices,
+  OVMS_LOG_LEVELS,
+  servingResources,
+  type EngineOptionsMap,
+  type ModelVersionPolicy,
   type OnnxServingOptions,
+  type OnnxServingPluginConfig,
+  type OvmsLogLevel,
   type OvmsOptions,
+  type OvmsShapeValue,
+  type ResourcesEntry,
+  type ServingResources,
+  type TfServingBatching,
+  type TfServingMonitoring,
   type TfServingOptions,
   type TritonOptions,
-} from './bundle-manifest';
+} from './engine-options';
 export { formatSourceUri, parseSourceUri, sourceChild, SourceUriError, type ParseSourceUriOptions, type SourceUri } from './source-uri';
 export { crossCheck, type CrossCheckReport, type ProtocolMismatch } from './cross-check';
 
@@ -84,4 +100,13 @@ export {
   type Triple,
 } from './io-plan';
 export { routeTable, type ClusterEndpoints, type Endpoint, type Route, type RoutableModel, type RouteTableOptions } from './route-table';
-export { DEFAULT_OVMS_BASE_PATH, ovmsConfig, type OvmsConfig, type OvmsConfigOptions, type OvmsModelConfig } from './ovms-config';
+export {
+  DEFAULT_OVMS_BASE_PATH,
+  ovmsConfig,
+  ovmsShape,
+  type OvmsConfig,
+  type OvmsConfigModel,
+  type OvmsConfigOptions,
+  type OvmsModelConfig,
+} from './ovms-config';
+export { TFS_PROMETHEUS_PATH, tfServingBatchingParameters, tfServingMonitoringConfig } from './tfserving-config';

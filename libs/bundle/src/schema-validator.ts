@@ -63,9 +63,12 @@ function describeError(error: ErrorObject, root: unknown): DescribedError | unde
   });
   if (error.propertyName !== undefined) {
     if (error.keyword === 'propertyNames') return undefined;
-    return at(`invalid name ${show(error.propertyName)}: ${error.message ?? 'not allowed'}`, true, error.propertyName);
+    const why = typeof schema['description'] === 'string' ? schema['description'] : (error.message ?? 'not allowed');
+    return at(`invalid name ${show(error.propertyName)}: ${why}`, true, error.propertyName);
   }
   switch (error.keyword) {
+    case 'propertyNames':
+      return undefined; // each offending name is reported by its own error
     case 'if':
       return undefined; // the failing "then" reports the actual problem
     case 'additionalProperties': {
@@ -114,6 +117,12 @@ function describeError(error: ErrorObject, root: unknown): DescribedError | unde
     }
     case 'minProperties':
       return at('must not be empty');
+    case 'maxProperties': {
+      const choices = Object.keys((schema['properties'] as object | undefined) ?? {});
+      return at(params['limit'] === 1 && choices.length > 0 ? `give only one of: ${choices.join(', ')}` : `must have at most ${String(params['limit'])} fields`);
+    }
+    case 'uniqueItems':
+      return at(`must not repeat an item (items ${String(params['j'])} and ${String(params['i'])} are the same)`);
     case 'minLength':
       return at(params['limit'] === 1 ? 'must not be empty' : `must be at least ${String(params['limit'])} characters long`);
     case 'pattern':

@@ -9,6 +9,8 @@ export interface TextFields {
   keys: ReadonlySet<string>;
   /** Keys whose list items are read as text. */
   listKeys: ReadonlySet<string>;
+  /** Keys under which every value, however deep, is read as text (map keys are names already). */
+  deepKeys?: ReadonlySet<string>;
 }
 
 /** A YAML file parsed with positions kept, so any field path can be reported as file:line:col. */
@@ -38,7 +40,7 @@ export function readYaml(text: string, file: string, textFields: TextFields): Ya
   return yf;
 }
 
-function keepWrittenText(doc: Document.Parsed, { keys, listKeys }: TextFields): void {
+function keepWrittenText(doc: Document.Parsed, { keys, listKeys, deepKeys }: TextFields): void {
   const asText = (node: unknown): void => {
     if (isScalar(node) && node.value !== null && typeof node.value !== 'string' && node.source !== undefined) {
       node.value = node.source;
@@ -50,6 +52,13 @@ function keepWrittenText(doc: Document.Parsed, { keys, listKeys }: TextFields): 
       if (key === undefined) return;
       if (keys.has(key)) asText(pair.value);
       if (listKeys.has(key) && isSeq(pair.value)) pair.value.items.forEach(asText);
+      if (deepKeys?.has(key) && (isMap(pair.value) || isSeq(pair.value))) {
+        visit(pair.value, {
+          Scalar(at, node) {
+            if (at !== 'key') asText(node);
+          },
+        });
+      }
     },
   });
 }
