@@ -6,11 +6,13 @@ import {
   closeGrpcServer,
   closeHttpServer,
   createMetrics,
+  DEFAULT_GRPC_MAX_MESSAGE_BYTES,
   HealthState,
   listenHttp,
   type Logger,
   type Metrics,
 } from '@bundlegate/service-kit';
+import { DEFAULT_MAX_IMAGE_PIXELS } from '@bundlegate/tensors';
 import type { Express } from 'express';
 import type { InferenceBackend } from './backend';
 import { createGrpcServer } from './grpc-server';
@@ -57,13 +59,12 @@ export interface ModelProxy {
   close(graceMs?: number): Promise<void>;
 }
 
-const MIB = 1024 * 1024;
 
 /** Wires the proxy from a loaded signature and a backend; nothing listens until `listen()`. */
 export function createModelProxy(options: ModelProxyOptions): ModelProxy {
   const { signature, backend, logger } = options;
   const metrics = options.metrics ?? createMetrics({ service: 'model-proxy' });
-  const catalog = new ModelCatalog(signature, { maxImagePixels: options.maxImagePixels ?? 40_000_000 });
+  const catalog = new ModelCatalog(signature, { maxImagePixels: options.maxImagePixels ?? DEFAULT_MAX_IMAGE_PIXELS });
   const health = options.health ?? new HealthState({ checks: [BACKEND_CHECK, ...catalog.models.map((m) => modelCheck(m.id))] });
   const openapi = buildOpenApi(catalog);
   const validator = new RequestValidator(openapi, catalog);
@@ -78,8 +79,8 @@ export function createModelProxy(options: ModelProxyOptions): ModelProxy {
     observe: (model, name, ms) => stage.observe({ model, stage: name }, ms / 1000),
   });
   const readiness = new Readiness({ backend, catalog, health, logger: logger.child({ module: 'readiness' }), probeTimeoutMs: 2_000, maxAgeMs: 1_000 });
-  const maxBodyBytes = options.maxBodyBytes ?? 100 * MIB;
-  const maxMessageBytes = options.maxMessageBytes ?? 100 * MIB;
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_GRPC_MAX_MESSAGE_BYTES;
+  const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_GRPC_MAX_MESSAGE_BYTES;
   const common = { catalog, predictor, readiness, backendKind: backend.kind, health, metrics, logger };
   const app = createHttpApp({ ...common, validator, openapi, maxBodyBytes });
   const grpcServer = createGrpcServer({ ...common, maxMessageBytes });

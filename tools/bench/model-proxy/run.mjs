@@ -28,7 +28,7 @@ await build({
   format: 'cjs',
   logLevel: 'warning',
   // native packages cannot be bundled; resolve them from the repository
-  external: ['sharp', 'onnxruntime-node'],
+  external: ['sharp', 'onnxruntime-node', 'swagger-ui-dist', '@grpc/reflection'],
   nodePaths: [join(root, 'node_modules')],
 });
 execFileSync(process.execPath, [outfile, ...process.argv.slice(2)], {
