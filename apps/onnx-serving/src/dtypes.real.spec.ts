@@ -12,7 +12,7 @@ import {
 import { call, clients, startTestServer, type TestServer } from '../test/harness';
 import { addIdentityVersion, IDENTITY_DTYPES, IDENTITY_SHAPE } from '../test/identity-model';
 
-const TYPED_DTYPES = IDENTITY_DTYPES.filter((d) => d !== 'FP16');
+const TYPED_DTYPES: readonly DataType[] = IDENTITY_DTYPES.filter((d) => d !== 'FP16');
 
 // Every datatype a model can declare, in typed and raw contents over gRPC and as JSON and binary data over REST.
 
