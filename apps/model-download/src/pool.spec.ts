@@ -25,4 +25,20 @@ describe('TransferPool', () => {
     await expect(pool.run(() => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
     await expect(pool.run(async () => 'next')).resolves.toBe('next');
   });
+
+  it('starts waiting tasks by priority, then in arrival order', async () => {
+    const pool = new TransferPool(1);
+    const order: string[] = [];
+    let release: () => void = () => undefined;
+    const blocker = pool.run(() => new Promise<void>((r) => (release = r)));
+    const tasks = [
+      pool.run(async () => void order.push('small-a'), 10),
+      pool.run(async () => void order.push('big'), 1000),
+      pool.run(async () => void order.push('small-b'), 10),
+      pool.run(async () => void order.push('mid'), 500),
+    ];
+    release();
+    await Promise.all([blocker, ...tasks]);
+    expect(order).toEqual(['big', 'mid', 'small-a', 'small-b']);
+  });
 });

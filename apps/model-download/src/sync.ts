@@ -181,11 +181,14 @@ async function runModel(
     keyPrefix,
     modelId,
     onBytes: (n) => progress.bytes(modelId, n),
+    // buffered small objects stay within ~64 MiB across the pool
+    memoryLimit: Math.min(4 * 1024 * 1024, Math.max(256 * 1024, Math.floor((64 * 1024 * 1024) / opts.concurrency))),
+    dirs: new Set<string>(),
   };
 
   const fetchInto = async (f: PlannedFile, dest: string): Promise<void> => {
     const got = await fetchObject(transfer, f.remote, dest, f.decrypt ? opts.decryptionKey : undefined);
-    const s = await stat(dest);
+    const s = got.local ?? (await stat(dest));
     if (got.verifiedBy === 'none') {
       counters.unverified.push(f.remote.key);
       unverifiedReasons.add(got.unverifiedReason ?? 'no checksum');

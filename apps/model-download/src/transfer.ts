@@ -2,7 +2,7 @@ import { bgError, isBgError, type BgError, type Logger } from '@bundlegate/servi
 import { createWriteStream } from 'node:fs';
 import { mkdir, open, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import type { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   checksumEquals,
@@ -33,6 +33,10 @@ export interface TransferOptions {
   readonly onBytes?: (n: number) => void;
   /** Milliseconds before the first retry; doubles each time. */
   readonly retryDelayMs?: number;
+  /** Objects up to this size are read into memory and written with one call (default 1 MiB); keep concurrency × this small. */
+  readonly memoryLimit?: number;
+  /** Directories already created in this run, so each is made once. */
+  readonly dirs?: Set<string>;
 }
 
 /** How a downloaded file was checked. */
@@ -44,24 +48,29 @@ export interface TransferResult {
   readonly checksums: ObjectChecksums;
   /** Why nothing could be compared, when `verifiedBy` is `none`. */
   readonly unverifiedReason?: string;
+  /** The written file's size and mtime, when the transfer already knows them. */
+  readonly local?: { readonly size: number; readonly mtimeMs: number };
 }
+
+/** Bytes a file write stream gathers while a write is in flight: socket chunks are small, so this turns many small writes into few writev calls. */
+const WRITE_BUFFER = 1024 * 1024;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Counts, hashes and reports bytes on their way to disk. */
-class Tap extends Transform {
+/** Counts, hashes and reports bytes as they arrive; a 'data' listener costs less per chunk than a Transform in the pipe. */
+class Tap {
   bytes = 0;
   constructor(
     private readonly hasher: Hasher | undefined,
     private readonly onBytes: ((n: number) => void) | undefined,
-  ) {
-    super();
-  }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null, data?: Buffer) => void): void {
-    this.bytes += chunk.length;
-    this.hasher?.update(chunk);
-    this.onBytes?.(chunk.length);
-    done(null, chunk);
+  ) {}
+  attach(stream: Readable): Readable {
+    stream.on('data', (chunk: Buffer) => {
+      this.bytes += chunk.length;
+      this.hasher?.update(chunk);
+      this.onBytes?.(chunk.length);
+    });
+    return stream;
   }
 }
 
@@ -81,7 +90,11 @@ export async function fetchObject(opts: TransferOptions, object: RemoteObject, d
     checksums = { ...checksums, ...(await opts.backend.resolveChecksums({ ...object, key: opts.keyPrefix + object.key })) };
     expected = pickChecksum(checksums);
   }
-  await mkdir(dirname(dest), { recursive: true });
+  const dir = dirname(dest);
+  if (!opts.dirs?.has(dir)) {
+    await mkdir(dir, { recursive: true });
+    opts.dirs?.add(dir);
+  }
 
   let lastError: BgError | undefined;
   for (let attempt = 0; attempt <= opts.retries; attempt++) {
@@ -99,9 +112,10 @@ export async function fetchObject(opts: TransferOptions, object: RemoteObject, d
       if (expected !== undefined && got.actual !== undefined && !checksumEquals(expected, got.actual)) {
         throw bgError('BG_CHECKSUM_MISMATCH', { file: where, expected: `${expected.algorithm}:${expected.value}`, got: `${expected.algorithm}:${got.actual}` });
       }
-      if (expected !== undefined) return { verifiedBy: expected.algorithm, checksums };
-      if (decryptKey !== undefined) return { verifiedBy: 'aes-gcm-tag', checksums };
-      return { verifiedBy: 'none', checksums, unverifiedReason: unverifiableReason(checksums) };
+      const local = got.local ? { local: got.local } : {};
+      if (expected !== undefined) return { verifiedBy: expected.algorithm, checksums, ...local };
+      if (decryptKey !== undefined) return { verifiedBy: 'aes-gcm-tag', checksums, ...local };
+      return { verifiedBy: 'none', checksums, unverifiedReason: unverifiableReason(checksums), ...local };
     } catch (err) {
       opts.onBytes?.(-counted);
       await rm(dest, { force: true });
@@ -153,6 +167,7 @@ async function verifyWithoutMd5(
 interface Attempt {
   readonly actual?: string;
   readonly md5Unreliable?: string;
+  readonly local?: { readonly size: number; readonly mtimeMs: number };
 }
 
 async function attemptOnce(
@@ -166,14 +181,70 @@ async function attemptOnce(
 ): Promise<Attempt> {
   const key = opts.keyPrefix + object.key;
   if (decryptKey === undefined && expected === undefined && opts.backend.copyTo) {
-    await opts.pool.run(() => opts.backend.copyTo?.(key, dest) ?? Promise.resolve());
+    await opts.pool.run(() => opts.backend.copyTo?.(key, dest) ?? Promise.resolve(), object.size);
     onBytes(object.size);
     return {};
   }
+  if (decryptKey === undefined && object.size <= (opts.memoryLimit ?? DEFAULT_MEMORY_LIMIT)) {
+    return opts.pool.run(() => fetchSmall(opts, key, object.size, dest, expected, onBytes), object.size);
+  }
   if (decryptKey !== undefined || object.size < opts.rangeThreshold || object.size <= opts.rangeSize) {
-    return opts.pool.run(() => streamWhole(opts, key, object.size, dest, expected, onBytes, decryptKey, where));
+    return opts.pool.run(() => streamWhole(opts, key, object.size, dest, expected, onBytes, decryptKey, where), object.size);
   }
   return fetchRanges(opts, key, object.size, dest, expected, onBytes, where);
+}
+
+/** Default size up to which an object is buffered in memory rather than streamed to disk. */
+export const DEFAULT_MEMORY_LIMIT = 1024 * 1024;
+
+/**
+ * Small objects: read into memory (hashing as bytes arrive), then written with one writev. A write
+ * stream per file costs several thread-pool round trips and stream bookkeeping, which dominate for
+ * trees of many small files.
+ */
+async function fetchSmall(
+  opts: TransferOptions,
+  key: string,
+  size: number,
+  dest: string,
+  expected: ExpectedChecksum | undefined,
+  onBytes: (n: number) => void,
+): Promise<Attempt> {
+  const hasher = expected ? createHasher(expected) : undefined;
+  const { stream, md5Unreliable } = await opts.backend.read(key);
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  try {
+    // events rather than `for await`: no promise per chunk
+    await new Promise<void>((resolve, reject) => {
+      stream.on('data', (b: Buffer) => {
+        bytes += b.length;
+        // a body longer than listed is an error, not a reason to use unbounded memory
+        if (bytes > size) {
+          stream.destroy(new Error(`got more than the listed ${size} bytes`));
+          return;
+        }
+        hasher?.update(b);
+        onBytes(b.length);
+        chunks.push(b);
+      });
+      stream.once('end', resolve);
+      stream.once('error', reject);
+    });
+  } catch (err) {
+    throw isBgError(err) ? err : transferFailure(opts, key, err);
+  }
+  if (bytes !== size) throw transferFailure(opts, key, new Error(`got ${bytes} of ${size} bytes`));
+  const fh = await open(dest, 'w');
+  let local;
+  try {
+    if (chunks.length > 0) await fh.writev(chunks);
+    const st = await fh.stat();
+    local = { size: st.size, mtimeMs: st.mtimeMs };
+  } finally {
+    await fh.close();
+  }
+  return { ...(hasher ? { actual: await hasher.digest() } : {}), ...(md5Unreliable ? { md5Unreliable } : {}), local };
 }
 
 async function streamWhole(
@@ -189,10 +260,10 @@ async function streamWhole(
   const hasher = expected ? createHasher(expected) : undefined;
   const { stream, md5Unreliable } = await opts.backend.read(key);
   const tap = new Tap(hasher, onBytes);
-  const stages: (Readable | Transform)[] = [stream, tap];
+  const stages: (Readable | Transform)[] = [tap.attach(stream)];
   if (decryptKey !== undefined) stages.push(createDecryptStream(decryptKey, where));
   try {
-    await pipeline([...stages, createWriteStream(dest)]);
+    await pipeline([...stages, createWriteStream(dest, { highWaterMark: WRITE_BUFFER })]);
   } catch (err) {
     // a corrupted download also fails the GCM tag: report the checksum, which a retry can fix
     if (isBgError(err) && err.code === 'BG_DECRYPTION_FAILED' && hasher && tap.bytes === size && expected) {
@@ -266,7 +337,7 @@ async function fetchRanges(
           failed = true;
           throw err;
         }
-      }),
+      }, size),
     ),
   );
   await hashing;
@@ -295,7 +366,7 @@ async function fetchRange(
     });
     try {
       const { stream, md5Unreliable } = await opts.backend.read(key, r);
-      await pipeline(stream, tap, createWriteStream(dest, { flags: 'r+', start: r.start }));
+      await pipeline(tap.attach(stream), createWriteStream(dest, { flags: 'r+', start: r.start, highWaterMark: WRITE_BUFFER }));
       if (tap.bytes !== want) throw new Error(`range ${r.start}-${r.end}: got ${tap.bytes} of ${want} bytes`);
       return md5Unreliable;
     } catch (err) {

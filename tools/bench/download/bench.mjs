@@ -1,0 +1,245 @@
+// Download benchmark: model-download vs `rclone copy --checksum` (Debian rclone) from the same s3rver,
+// same concurrency, same run. Cold sync of a ~1 GB model tree (a few large files, many small ones), then
+// a no-op re-sync; wall time, ratio and peak RSS of each. The tree is generated into s3rver's temporary
+// directory and deleted afterwards.
+//
+//   node tools/bench/download/bench.mjs [--concurrency 8] [--size-mb 1024] [--rounds 1] [--md-args "--range-size 32MiB"]
+//
+// Needs rclone (apt-get install -y rclone) and the built app (npx nx build @bundlegate/model-download).
+/* global process, console, setTimeout, clearTimeout, Buffer */
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { execFileSync, spawn } from 'node:child_process';
+import { createHash, randomFillSync } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = resolve(here, '..', '..', '..');
+const cli = join(repo, 'apps', 'model-download', 'dist', 'main.js');
+const { values: args } = parseArgs({
+  options: {
+    concurrency: { type: 'string', default: '8' },
+    'size-mb': { type: 'string', default: '1024' },
+    rounds: { type: 'string', default: '1' },
+    // extra model-download flags, for tuning (e.g. "--range-threshold 256MiB")
+    'md-args': { type: 'string', default: '' },
+    // run only model-download (no rclone) with several flag sets separated by ";"
+    'md-only': { type: 'boolean', default: false },
+  },
+});
+const concurrency = Number(args.concurrency);
+const totalMb = Number(args['size-mb']);
+const rounds = Number(args.rounds);
+const MB = 1024 * 1024;
+
+function need(cmd, hint) {
+  try {
+    execFileSync(cmd, ['--version'], { stdio: 'ignore' });
+  } catch {
+    console.error(`${cmd} not found: ${hint}`);
+    process.exit(1);
+  }
+}
+need('rclone', 'apt-get update && apt-get install -y rclone');
+need('/usr/bin/time', 'apt-get install -y time');
+if (!existsSync(cli)) {
+  console.error(`${cli} missing: run npx nx build @bundlegate/model-download`);
+  process.exit(1);
+}
+
+/** ~60% of the bytes in 3 large files, the rest in small files of 16 KiB – 1 MiB (a model zoo: weights plus many shards/assets). */
+function makeTree(total) {
+  const files = [];
+  const large = Math.floor(total * 0.6);
+  for (const [name, share] of [['1/model.bin', 0.5], ['1/encoder.onnx', 0.3], ['2/model.bin', 0.2]]) files.push({ key: name, size: Math.floor(large * share) });
+  let left = total - large;
+  let i = 0;
+  let seed = 12345;
+  while (left > 0) {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    const size = Math.min(left, 16 * 1024 + (seed % (1008 * 1024)));
+    files.push({ key: `1/shards/shard-${String(i).padStart(5, '0')}.bin`, size });
+    left -= size;
+    i++;
+  }
+  return files;
+}
+
+/** Random bytes streamed in 1 MiB chunks (never the whole file in memory), hashed on the way for the final check. */
+function randomStream(size, hash) {
+  let left = size;
+  return new Readable({
+    read() {
+      if (left === 0) return this.push(null);
+      const n = Math.min(MB, left);
+      const buf = randomFillSync(Buffer.allocUnsafe(n));
+      hash.update(buf);
+      left -= n;
+      this.push(buf);
+    },
+  });
+}
+
+function startS3rver(directory) {
+  return new Promise((ok, fail) => {
+    const child = spawn(process.execPath, [join(repo, 'tools', 'emulators', 'src', 's3rver-child.cjs')], {
+      env: { ...process.env, NODE_OPTIONS: '--openssl-legacy-provider', S3RVER_DIRECTORY: directory, S3RVER_BUCKETS: '' },
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d) => {
+      out += d;
+      const m = /BG_EMULATOR_PORT=(\d+)/.exec(out);
+      if (m) ok({ child, port: Number(m[1]) });
+    });
+    child.once('exit', (code) => fail(new Error(`s3rver exited ${code}`)));
+  });
+}
+
+/** Runs a command under GNU time: wall seconds and peak RSS (MiB). */
+function measure(cmd, argv, env) {
+  return new Promise((ok, fail) => {
+    const started = process.hrtime.bigint();
+    const child = spawn('/usr/bin/time', ['-f', 'BENCH_RSS_KB=%M BENCH_CPU=%U+%S', cmd, ...argv], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.setEncoding('utf8').on('data', (d) => (err += d));
+    child.once('close', (code) => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const rss = /BENCH_RSS_KB=(\d+)/.exec(err);
+      const cpu = /BENCH_CPU=([\d.]+)\+([\d.]+)/.exec(err);
+      if (code !== 0) return fail(new Error(`${cmd} exited ${code}: ${err.slice(-2000)}`));
+      ok({ seconds, rssMb: rss ? Number(rss[1]) / 1024 : NaN, cpuSeconds: cpu ? Number(cpu[1]) + Number(cpu[2]) : NaN });
+    });
+  });
+}
+
+function treeDigests(dir) {
+  const out = {};
+  const walk = (d, rel) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) walk(join(d, e.name), r);
+      else out[r] = createHash('md5').update(readFileSync(join(d, e.name))).digest('hex');
+    }
+  };
+  walk(dir, '');
+  return out;
+}
+
+const work = await mkdtemp(join(tmpdir(), 'bench-download-'));
+const s3dir = join(work, 's3rver');
+mkdirSync(s3dir);
+const { child: s3rver, port } = await startS3rver(s3dir);
+const endpoint = `http://127.0.0.1:${port}`;
+try {
+  const bucket = 'bench';
+  const client = new S3Client({
+    endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+  });
+  await client.send(new CreateBucketCommand({ Bucket: bucket }));
+  const tree = makeTree(totalMb * MB);
+  const expected = {};
+  const t0 = Date.now();
+  for (let i = 0; i < tree.length; i += 8) {
+    await Promise.all(
+      tree.slice(i, i + 8).map(async (f) => {
+        const hash = createHash('md5');
+        await client.send(new PutObjectCommand({ Bucket: bucket, Key: `models/m1/${f.key}`, Body: randomStream(f.size, hash), ContentLength: f.size }));
+        expected[f.key] = hash.digest('hex');
+      }),
+    );
+  }
+  client.destroy();
+  const bytes = tree.reduce((a, f) => a + f.size, 0);
+  console.log(`tree: ${tree.length} files, ${(bytes / MB).toFixed(0)} MiB (largest ${(Math.max(...tree.map((f) => f.size)) / MB).toFixed(0)} MiB), uploaded in ${((Date.now() - t0) / 1000).toFixed(1)} s; concurrency ${concurrency}`);
+
+  const baseEnv = { PATH: process.env.PATH, HOME: process.env.HOME ?? '/root' };
+  // rclone: the variables deployments set; AWS_CA_BUNDLE must not reach it (LoadCustomCABundleError)
+  const rcloneEnv = { ...baseEnv, RCLONE_CONFIG: '/dev/null' };
+  const rcloneArgs = (dest) => [
+    'copy', '--checksum', '--fast-list', '--transfers', String(concurrency), '--checkers', String(concurrency),
+    '--s3-provider', 'Other', '--s3-access-key-id', 'S3RVER', '--s3-secret-access-key', 'S3RVER', '--s3-endpoint', endpoint, '--s3-force-path-style',
+    `:s3:${bucket}/models/m1`, dest,
+  ];
+  const mdEnv = { ...baseEnv, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_ENDPOINT_URL: endpoint, AWS_REGION: 'us-east-1', NODE_NO_WARNINGS: '1' };
+  const mdArgs = (dest, extra = args['md-args']) => [cli, '--source', `s3://${bucket}/models`, '--model', 'm1', '--models-dir', dest, '--concurrency', String(concurrency), '--progress', 'none', '--log_level', 'warn', ...extra.split(' ').filter(Boolean)];
+  if (args['md-only']) {
+    for (let r = 0; r < rounds; r++) {
+      for (const [i, extra] of args['md-args'].split(';').entries()) {
+        const dest = join(work, `variant-${r}-${i}`);
+        const m = await measure(process.execPath, mdArgs(dest, extra), mdEnv);
+        console.log(`round ${r + 1} cold [${extra.trim()}] ${m.seconds.toFixed(2)} s  cpu ${m.cpuSeconds.toFixed(2)} s  peak RSS ${m.rssMb.toFixed(0)} MiB`);
+        await rm(dest, { recursive: true, force: true });
+      }
+    }
+    process.exitCode = 0;
+  } else {
+
+  const results = { rclone: { cold: [], noop: [] }, 'model-download': { cold: [], noop: [] } };
+  for (let r = 0; r < rounds; r++) {
+    const rcDest = join(work, `rclone-${r}`);
+    const mdDest = join(work, `md-${r}`);
+    // alternate which tool goes first so neither always gets the warmer cache
+    const order = r % 2 === 0 ? ['rclone', 'model-download'] : ['model-download', 'rclone'];
+    for (const phase of ['cold', 'noop']) {
+      for (const tool of order) {
+        const m = tool === 'rclone' ? await measure('rclone', rcloneArgs(join(rcDest, 'm1')), rcloneEnv) : await measure(process.execPath, mdArgs(mdDest), mdEnv);
+        results[tool][phase].push(m);
+        console.log(`round ${r + 1} ${phase.padEnd(4)} ${tool.padEnd(14)} ${m.seconds.toFixed(2)} s  cpu ${m.cpuSeconds.toFixed(2)} s  peak RSS ${m.rssMb.toFixed(0)} MiB`);
+      }
+    }
+    // both copies must equal the source exactly
+    for (const [tool, dir] of [['rclone', join(rcDest, 'm1')], ['model-download', join(mdDest, 'm1')]]) {
+      const got = treeDigests(dir);
+      const missing = Object.keys(expected).filter((k) => got[k] !== expected[k]);
+      if (missing.length > 0 || Object.keys(got).length !== Object.keys(expected).length) throw new Error(`${tool} tree differs from the source: ${missing.slice(0, 5).join(', ')}`);
+    }
+    await rm(rcDest, { recursive: true, force: true });
+    await rm(mdDest, { recursive: true, force: true });
+  }
+
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const row = (tool, phase) => median(results[tool][phase].map((m) => m.seconds));
+  const rss = (tool) => Math.max(...results[tool].cold.map((m) => m.rssMb), ...results[tool].noop.map((m) => m.rssMb));
+  const summary = {
+    date: new Date().toISOString(),
+    files: tree.length,
+    mib: Math.round(bytes / MB),
+    concurrency,
+    rounds,
+    coldSeconds: { modelDownload: row('model-download', 'cold'), rclone: row('rclone', 'cold') },
+    noopSeconds: { modelDownload: row('model-download', 'noop'), rclone: row('rclone', 'noop') },
+    coldRatio: row('model-download', 'cold') / row('rclone', 'cold'),
+    noopRatio: row('model-download', 'noop') / row('rclone', 'noop'),
+    peakRssMib: { modelDownload: rss('model-download'), rclone: rss('rclone') },
+    rcloneVersion: execFileSync('rclone', ['--version']).toString().split('\n')[0],
+  };
+  console.log('');
+  console.log(`                 cold sync      no-op re-sync   peak RSS`);
+  console.log(`model-download   ${summary.coldSeconds.modelDownload.toFixed(2).padStart(7)} s      ${summary.noopSeconds.modelDownload.toFixed(2).padStart(7)} s      ${summary.peakRssMib.modelDownload.toFixed(0)} MiB`);
+  console.log(`rclone           ${summary.coldSeconds.rclone.toFixed(2).padStart(7)} s      ${summary.noopSeconds.rclone.toFixed(2).padStart(7)} s      ${summary.peakRssMib.rclone.toFixed(0)} MiB`);
+  console.log(`ratio (md/rc)    ${summary.coldRatio.toFixed(2).padStart(7)}×       ${summary.noopRatio.toFixed(2).padStart(7)}×       target ≤ 1.00×, RSS < 200 MB`);
+  const resultsDir = join(repo, 'tools', 'bench', 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  writeFileSync(join(resultsDir, `download-${summary.date.replace(/[:.]/g, '-')}.json`), `${JSON.stringify({ ...summary, runs: results }, null, 1)}\n`);
+  }
+} finally {
+  s3rver.kill('SIGTERM');
+  await new Promise((r) => {
+    const t = setTimeout(r, 3000);
+    s3rver.once('exit', () => {
+      clearTimeout(t);
+      r();
+    });
+  });
+  await rm(work, { recursive: true, force: true });
+}
