@@ -3,7 +3,7 @@ import { parseVersion, type InferResult } from '@bundlegate/model-runtime';
 import type { kserve } from '@bundlegate/protos';
 import { bgError, toBgError } from '@bundlegate/service-kit';
 import { encodeKServeTensors } from '@bundlegate/tensors';
-import { unary } from './grpc-unary';
+import { requestIdOf, unary } from './grpc-unary';
 import { kserveInputs, kserveRequestedOutputs } from './request-tensors';
 import { observeModelCall, PLATFORM, SERVER_NAME, SERVER_VERSION, type ServingContext } from './serving-context';
 
@@ -24,8 +24,8 @@ function inferResponse(request: kserve.ModelInferRequest, result: InferResult): 
 export function kserveService(ctx: ServingContext): kserve.GRPCInferenceServiceServer {
   const { manager, health } = ctx;
 
-  const infer = (request: kserve.ModelInferRequest, method: string): Promise<kserve.ModelInferResponse> =>
-    observeModelCall(ctx, { api: 'KServe', interface: 'gRPC', method, model: request.modelName, version: request.modelVersion, inference: true }, async () => {
+  const infer = (request: kserve.ModelInferRequest, method: string, requestId: string | undefined): Promise<kserve.ModelInferResponse> =>
+    observeModelCall(ctx, { api: 'KServe', interface: 'gRPC', method, model: request.modelName, version: request.modelVersion, inference: true, requestId }, async () => {
       const version = parseVersion(request.modelName, request.modelVersion);
       // an unknown model is reported as such before the inputs are looked at
       manager.status(request.modelName);
@@ -40,8 +40,8 @@ export function kserveService(ctx: ServingContext): kserve.GRPCInferenceServiceS
     serverReady: unary(() => ({ ready: health.isReady() })),
     serverMetadata: unary(() => ({ name: SERVER_NAME, version: SERVER_VERSION, extensions: [] })),
 
-    modelReady: unary((request: kserve.ModelReadyRequest) =>
-      observeModelCall(ctx, { api: 'KServe', interface: 'gRPC', method: 'ModelReady', model: request.name, version: request.version }, () => {
+    modelReady: unary((request: kserve.ModelReadyRequest, requestId) =>
+      observeModelCall(ctx, { api: 'KServe', interface: 'gRPC', method: 'ModelReady', model: request.name, version: request.version, requestId }, () => {
         const version = parseVersion(request.name, request.version);
         const status = manager.status(request.name);
         if (version !== undefined && !status.versions.some((v) => v.version === version && v.state !== 'END')) {
@@ -51,8 +51,8 @@ export function kserveService(ctx: ServingContext): kserve.GRPCInferenceServiceS
       }),
     ),
 
-    modelMetadata: unary((request: kserve.ModelMetadataRequest) =>
-      observeModelCall(ctx, { api: 'KServe', interface: 'gRPC', method: 'ModelMetadata', model: request.name, version: request.version }, () => {
+    modelMetadata: unary((request: kserve.ModelMetadataRequest, requestId) =>
+      observeModelCall(ctx, { api: 'KServe', interface: 'gRPC', method: 'ModelMetadata', model: request.name, version: request.version, requestId }, () => {
         const lease = manager.acquire(request.name, parseVersion(request.name, request.version));
         try {
           const m = lease.model;
@@ -71,14 +71,15 @@ export function kserveService(ctx: ServingContext): kserve.GRPCInferenceServiceS
       }),
     ),
 
-    modelInfer: unary((request: kserve.ModelInferRequest) => infer(request, 'ModelInfer')),
+    modelInfer: unary((request: kserve.ModelInferRequest, requestId) => infer(request, 'ModelInfer', requestId)),
 
     modelStreamInfer(call: ServerDuplexStream<kserve.ModelInferRequest, kserve.ModelStreamInferResponse>) {
       // requests run concurrently; responses are written in request order so clients can pair them up
       let tail: Promise<void> = Promise.resolve();
       let ended = false;
+      const requestId = requestIdOf(call.metadata);
       call.on('data', (request: kserve.ModelInferRequest) => {
-        const response = infer(request, 'ModelStreamInfer').then(
+        const response = infer(request, 'ModelStreamInfer', requestId).then(
           (inferResponse): kserve.ModelStreamInferResponse => ({ errorMessage: '', inferResponse }),
           // the id comes back with the error so a client can pair it with its request
           (err: unknown): kserve.ModelStreamInferResponse => ({

@@ -69,11 +69,11 @@ function versionStatus(status: ModelStatus, version: number | undefined, name: s
 export function predictionService(ctx: ServingContext): tfs.PredictionServiceServer {
   const { manager } = ctx;
   return {
-    predict: unary((request: tfs.PredictRequest) => {
+    predict: unary((request: tfs.PredictRequest, requestId) => {
       const spec = request.modelSpec;
       return observeModelCall(
         ctx,
-        { api: 'TensorFlowServing', interface: 'gRPC', method: 'Predict', model: spec?.name ?? '', version: spec?.version === undefined ? '' : String(spec.version), inference: true },
+        { api: 'TensorFlowServing', interface: 'gRPC', method: 'Predict', model: spec?.name ?? '', version: spec?.version === undefined ? '' : String(spec.version), inference: true, requestId },
         async (): Promise<tfs.PredictResponse> => {
           const { name, version } = modelOf(spec);
           manager.status(name);
@@ -88,11 +88,11 @@ export function predictionService(ctx: ServingContext): tfs.PredictionServiceSer
       );
     }),
 
-    getModelMetadata: unary((request: tfs.GetModelMetadataRequest) => {
+    getModelMetadata: unary((request: tfs.GetModelMetadataRequest, requestId) => {
       const spec = request.modelSpec;
       return observeModelCall(
         ctx,
-        { api: 'TensorFlowServing', interface: 'gRPC', method: 'GetModelMetadata', model: spec?.name ?? '', version: spec?.version === undefined ? '' : String(spec.version) },
+        { api: 'TensorFlowServing', interface: 'gRPC', method: 'GetModelMetadata', model: spec?.name ?? '', version: spec?.version === undefined ? '' : String(spec.version), requestId },
         (): tfs.GetModelMetadataResponse => {
           const { name, version } = modelOf(spec);
           const unsupported = request.metadataField.filter((f) => f !== 'signature_def');
@@ -119,11 +119,11 @@ export function predictionService(ctx: ServingContext): tfs.PredictionServiceSer
 
 export function modelService(ctx: ServingContext): tfs.ModelServiceServer {
   return {
-    getModelStatus: unary((request: tfs.GetModelStatusRequest) => {
+    getModelStatus: unary((request: tfs.GetModelStatusRequest, requestId) => {
       const spec = request.modelSpec;
       return observeModelCall(
         ctx,
-        { api: 'TensorFlowServing', interface: 'gRPC', method: 'GetModelStatus', model: spec?.name ?? '', version: spec?.version === undefined ? '' : String(spec.version) },
+        { api: 'TensorFlowServing', interface: 'gRPC', method: 'GetModelStatus', model: spec?.name ?? '', version: spec?.version === undefined ? '' : String(spec.version), requestId },
         (): tfs.GetModelStatusResponse => {
           const { name, version } = modelOf(spec);
           return { modelVersionStatus: versionStatus(ctx.manager.status(name), version, name) };

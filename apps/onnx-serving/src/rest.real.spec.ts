@@ -132,6 +132,12 @@ describe('REST', () => {
     expect(method.headers.get('allow')).toBe('POST');
   });
 
+  it('logs a refused request with the caller\'s request id', async () => {
+    await get('/v2/models/clf/infer', { method: 'POST', body: '{"inputs": []}', headers: { 'x-request-id': 'trace-42' } });
+    const line = t.log.lines().find((l) => l.reqId === 'trace-42');
+    expect(line).toMatchObject({ level: 'debug', code: 'BG_MISSING_INPUT', model: 'clf', method: 'ModelInfer', interface: 'REST' });
+  });
+
   it('serves OVMS /v1/config and TF Serving model status', async () => {
     expect(await (await get('/v1/config')).json()).toEqual({
       anomaly: { model_version_status: [{ version: '1', state: 'AVAILABLE', status: { error_code: 'OK', error_message: 'OK' } }] },

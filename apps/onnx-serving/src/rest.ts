@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseVersion, type ModelStatus, type TensorSpec } from '@bundlegate/model-runtime';
-import { bgError, createAdminHandler, toBgError, type BgError, type Metrics } from '@bundlegate/service-kit';
+import { bgError, createAdminHandler, REQUEST_ID_HEADER, toBgError, type BgError, type Metrics } from '@bundlegate/service-kit';
 import { encodeInferResponseJson, INFERENCE_HEADER_CONTENT_LENGTH, wantsBinaryOutput } from '@bundlegate/tensors';
 import { restInferRequest } from './request-tensors';
 import { observeModelCall, PLATFORM, SERVER_NAME, SERVER_VERSION, type ServingContext } from './serving-context';
@@ -89,11 +89,13 @@ function versionStatusJson(status: ModelStatus): { model_version_status: unknown
 export function createRestHandler(ctx: ServingContext, options: RestOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const { manager, health } = ctx;
   const admin = createAdminHandler({ health, metrics: options.metrics });
-  const call = (method: string, model: string, version: string, inference = false) =>
-    ({ api: 'KServe', interface: 'REST', method, model, version, inference }) as const;
+  const call = (req: IncomingMessage, method: string, model: string, version: string, inference = false) => {
+    const header = req.headers[REQUEST_ID_HEADER];
+    return { api: 'KServe', interface: 'REST', method, model, version, inference, requestId: Array.isArray(header) ? header[0] : header } as const;
+  };
 
   const modelMetadata: Handler = (req, res, [model = '', version = '']) =>
-    observeModelCall(ctx, call('ModelMetadata', model, version), () => {
+    observeModelCall(ctx, call(req, 'ModelMetadata', model, version), () => {
       const lease = manager.acquire(model, parseVersion(model, version));
       try {
         const m = lease.model;
@@ -104,7 +106,7 @@ export function createRestHandler(ctx: ServingContext, options: RestOptions): (r
     });
 
   const modelReady: Handler = (req, res, [model = '', version = '']) =>
-    observeModelCall(ctx, call('ModelReady', model, version), () => {
+    observeModelCall(ctx, call(req, 'ModelReady', model, version), () => {
       const v = parseVersion(model, version);
       const status = manager.status(model);
       if (v !== undefined && !status.versions.some((s) => s.version === v && s.state !== 'END')) {
@@ -116,7 +118,7 @@ export function createRestHandler(ctx: ServingContext, options: RestOptions): (r
 
   const infer: Handler = async (req, res, [model = '', version = '']) => {
     const body = await readBody(req, options.maxBodyBytes);
-    await observeModelCall(ctx, call('ModelInfer', model, version, true), async () => {
+    await observeModelCall(ctx, call(req, 'ModelInfer', model, version, true), async () => {
       const v = parseVersion(model, version);
       manager.status(model);
       const header = req.headers[INFERENCE_HEADER_CONTENT_LENGTH];

@@ -1,5 +1,5 @@
 import type { ModelManager } from '@bundlegate/model-runtime';
-import { toBgError, type HealthState, type Logger } from '@bundlegate/service-kit';
+import { requestId, toBgError, type HealthState, type Logger } from '@bundlegate/service-kit';
 import pkg from '../package.json';
 import type { Api, Interface, ServingMetrics } from './serving-metrics';
 
@@ -26,6 +26,8 @@ export interface ModelCall {
   readonly version: string;
   /** Counts toward ovms_current_requests (inference calls). */
   readonly inference?: boolean;
+  /** The caller's `x-request-id` (header or metadata), logged with a failure; one is made up when absent. */
+  readonly requestId?: string;
 }
 
 /**
@@ -44,7 +46,7 @@ export async function observeModelCall<T>(ctx: ServingContext, call: ModelCall, 
     return result;
   } catch (err) {
     const e = toBgError(err);
-    const fields = { api: call.api, interface: call.interface, method: call.method, model: call.model, version: call.version, code: e.code };
+    const fields = { reqId: requestId(call.requestId), api: call.api, interface: call.interface, method: call.method, model: call.model, version: call.version, code: e.code };
     if (e.httpStatus >= 500) ctx.logger.error({ ...fields, err: e.cause ?? e }, e.message);
     else ctx.logger.debug(fields, e.message);
     throw e;
