@@ -26,7 +26,7 @@ export interface PoolOptions {
 }
 
 export const DEFAULT_POOL_OPTIONS: PoolOptions = {
-  maxConnections: 16,
+  maxConnections: 64,
   streamsPerConnection: 32,
   streamWindow: 4 * 1024 * 1024,
   connectionWindow: 32 * 1024 * 1024,
