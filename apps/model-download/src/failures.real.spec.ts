@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { createBackend } from './source';
-import { s3SettingsFromEnv } from './storage-s3';
+import { createS3Backend, s3SettingsFromEnv } from './storage-s3';
 import type { StorageBackend } from './storage';
 import { syncModels, type SyncOptions } from './sync';
 import { gcsStore, s3Store, s3Env } from './testing/fixture-stores';
@@ -119,6 +119,21 @@ describe('unsafe keys', () => {
     const r = await syncModels(['a', 'b', 'c'].map((modelId) => ({ modelId, backend })), options());
     expect(r.failed.map((f) => f.error?.code)).toEqual(['BG_UNSAFE_KEY', 'BG_UNSAFE_KEY', 'BG_UNSAFE_KEY']);
     expect(existsSync(modelsDir) ? await readdir(modelsDir) : []).toEqual([]);
+    await backend.close();
+  });
+});
+
+describe('S3 reads', () => {
+  it('read the same bytes through the SDK client when direct reads are off', async () => {
+    const store = await s3Store(s3, 'models-bucket', 'sdk');
+    const body = randomBytes(300_000);
+    await store.put('m/1/model.onnx', body);
+    await store.put('m/1/big.bin', body);
+    const backend = createS3Backend({ bucket: 'models-bucket', prefix: 'sdk', settings: s3SettingsFromEnv(s3Env(s3)), directReads: false });
+    const r = await syncModels([{ modelId: 'm', backend }], options({ rangeThreshold: 100_000, rangeSize: 64 * 1024 }));
+    expect(r.failed).toEqual([]);
+    expect(await readFile(join(modelsDir, 'm', '1', 'model.onnx'))).toEqual(body);
+    expect(await readFile(join(modelsDir, 'm', '1', 'big.bin'))).toEqual(body);
     await backend.close();
   });
 });

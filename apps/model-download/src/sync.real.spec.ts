@@ -106,11 +106,19 @@ describe.each(['file', 's3', 'gs'] as const)('sync from %s', (kind) => {
   it('downloads large objects as parallel ranges and verifies them', async () => {
     const big = randomBytes(1_000_003);
     await store.put('big/1/weights.bin', big);
-    const r = await sync(['big'], { rangeThreshold: 200_000, rangeSize: 64 * 1024, concurrency: 3 });
+    const inner = store.backend();
+    const ranges: string[] = [];
+    // counts the ranged reads the real backend serves
+    const backend = { ...inner, read: (key: string, range?: { start: number; end: number }) => (range && ranges.push(`${range.start}-${range.end}`), inner.read(key, range)) };
+    const r = await syncModels([{ modelId: 'big', backend }], { modelsDir, logger, concurrency: 3, rangeThreshold: 200_000, rangeSize: 64 * 1024 });
+    await inner.close();
     expect(r.failed).toEqual([]);
+    // file:// copies locally without ranges; the buckets serve 16 ranges of 64 KiB
+    expect(ranges.length).toBe(kind === 'file' ? 0 : 16);
     expect(createHash('md5').update(await readFile(join(modelsDir, 'big', '1', 'weights.bin'))).digest('hex')).toBe(
       createHash('md5').update(big).digest('hex'),
     );
+    expect((await readManifest(modelsDir, 'big'))?.files['1/weights.bin']?.verifiedBy).toBe(kind === 'file' ? 'none' : kind === 's3' ? 'md5' : 'crc32c');
   });
 
   it('decrypts .enc files with the right key and installs nothing with a wrong one', async () => {

@@ -185,7 +185,7 @@ async function attemptOnce(
     onBytes(object.size);
     return {};
   }
-  if (decryptKey === undefined && object.size <= (opts.memoryLimit ?? DEFAULT_MEMORY_LIMIT)) {
+  if (decryptKey === undefined && object.size <= (opts.memoryLimit ?? DEFAULT_MEMORY_LIMIT) && object.size < opts.rangeThreshold) {
     return opts.pool.run(() => fetchSmall(opts, key, object.size, dest, expected, onBytes), object.size);
   }
   if (decryptKey !== undefined || object.size < opts.rangeThreshold || object.size <= opts.rangeSize) {
