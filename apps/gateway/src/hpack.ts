@@ -20,10 +20,13 @@ export const STATIC_TABLE: readonly (readonly [string, string])[] = [
   ['www-authenticate', ''],
 ];
 
-const STATIC_EXACT = new Map<string, number>();
+// name → value → index: lookups without building a key string per field
+const STATIC_EXACT = new Map<string, Map<string, number>>();
 const STATIC_NAME = new Map<string, number>();
 STATIC_TABLE.forEach(([name, value], i) => {
-  STATIC_EXACT.set(`${name}\0${value}`, i + 1);
+  let values = STATIC_EXACT.get(name);
+  if (values === undefined) STATIC_EXACT.set(name, (values = new Map()));
+  if (!values.has(value)) values.set(value, i + 1);
   if (!STATIC_NAME.has(name)) STATIC_NAME.set(name, i + 1);
 });
 
@@ -150,10 +153,11 @@ const NO_INDEX = new Set(['x-request-id', 'grpc-timeout', 'date', 'content-lengt
 const MAX_INDEXED_VALUE = 256;
 
 export class HpackEncoder {
-  private readonly exact = new Map<string, number>();
+  /** name → value → insertion number of the newest entry with that field. */
+  private readonly exact = new Map<string, Map<string, number>>();
   private readonly names = new Map<string, number>();
-  /** [key, name, size, seq], oldest first. */
-  private readonly entries: { key: string; name: string; size: number; seq: number }[] = [];
+  /** Dynamic table entries, oldest first. */
+  private readonly entries: { name: string; value: string; size: number; seq: number }[] = [];
   private inserted = 0;
   private size = 0;
   private maxSize = 4096;
@@ -201,9 +205,13 @@ export class HpackEncoder {
 
   private evict(): void {
     while (this.size > this.maxSize) {
-      const e = this.entries.shift() as { key: string; name: string; size: number; seq: number };
+      const e = this.entries.shift() as { name: string; value: string; size: number; seq: number };
       this.size -= e.size;
-      if (this.exact.get(e.key) === e.seq) this.exact.delete(e.key);
+      const values = this.exact.get(e.name);
+      if (values !== undefined && values.get(e.value) === e.seq) {
+        values.delete(e.value);
+        if (values.size === 0) this.exact.delete(e.name);
+      }
       if (this.names.get(e.name) === e.seq) this.names.delete(e.name);
     }
   }
@@ -230,13 +238,13 @@ export class HpackEncoder {
         this.string(value);
         continue;
       }
-      const key = `${name}\0${value}`;
-      const staticIndex = STATIC_EXACT.get(key);
+      const staticIndex = STATIC_EXACT.get(name)?.get(value);
       if (staticIndex !== undefined) {
         this.integer(staticIndex, 7, 0x80);
         continue;
       }
-      const seq = this.exact.get(key);
+      const dynamicValues = this.exact.get(name);
+      const seq = dynamicValues?.get(value);
       if (seq !== undefined) {
         this.integer(this.indexOf(seq), 7, 0x80);
         continue;
@@ -249,8 +257,9 @@ export class HpackEncoder {
         if (nameIndex === 0) this.string(name);
         this.string(value);
         const s = ++this.inserted;
-        this.entries.push({ key, name, size, seq: s });
-        this.exact.set(key, s);
+        this.entries.push({ name, value, size, seq: s });
+        if (dynamicValues !== undefined) dynamicValues.set(value, s);
+        else this.exact.set(name, new Map([[value, s]]));
         this.names.set(name, s);
         this.size += size;
         this.evict();
