@@ -11,18 +11,26 @@ const logger = createLogger({ service: 'gateway-test', level: 'silent' });
 const metrics = () => createMetrics({ service: 'gateway', defaultMetrics: false });
 
 describe('TLS', () => {
-  test('TLS listener, mTLS required of clients, and TLS to the upstream', async () => {
+  test('TLS listener, mTLS required of clients, TLS and mTLS to upstreams', async () => {
     const backend = await startBackend(
       'tls-backend',
       grpc.ServerCredentials.createSsl(tlsFile('ca.pem'), [{ private_key: tlsFile('server.key'), cert_chain: tlsFile('server.pem') }], false),
+    );
+    const strict = await startBackend(
+      'mtls-backend',
+      grpc.ServerCredentials.createSsl(tlsFile('ca.pem'), [{ private_key: tlsFile('server.key'), cert_chain: tlsFile('server.pem') }], true),
     );
     const config = testConfig([]);
     const gateway = createGateway(
       { ...config, listener: { ...config.listener, tls: { cert: tlsFile('server.pem'), key: tlsFile('server.key'), clientCa: tlsFile('ca.pem') } } },
       { logger, metrics: metrics() },
     );
+    const ca = join(__dirname, 'fixtures/tls/ca.pem');
     gateway.setRoutes([
-      routeTo('m1', [backend.port], { tls: { ca: join(__dirname, 'fixtures/tls/ca.pem'), cert: undefined, key: undefined, serverName: 'localhost', insecureSkipVerify: false } }),
+      routeTo('m1', [backend.port], { tls: { ca, cert: undefined, key: undefined, serverName: 'localhost', insecureSkipVerify: false } }),
+      // mTLS upstream: the gateway presents its client certificate
+      routeTo('m2', [strict.port], { tls: { ca, cert: join(__dirname, 'fixtures/tls/client.pem'), key: join(__dirname, 'fixtures/tls/client.key'), serverName: 'localhost', insecureSkipVerify: false } }),
+      routeTo('m3', [strict.port], { tls: { ca, cert: undefined, key: undefined, serverName: 'localhost', insecureSkipVerify: false }, maxAttempts: 1 }),
     ]);
     const ports = await gateway.listen();
     const withCert = rawClient(ports.grpc, grpc.credentials.createSsl(tlsFile('ca.pem'), tlsFile('client.key'), tlsFile('client.pem')), {
@@ -36,11 +44,17 @@ describe('TLS', () => {
       expect(ok.headers?.get('x-backend')).toEqual(['tls-backend']);
       const refused = await unary(withoutCert, TEST_METHODS.Unary.path, Buffer.from('x'), md({ 'model-id': 'm1' }), { deadline: Date.now() + 3000 });
       expect(refused.error?.code).toBe(grpc.status.UNAVAILABLE);
+      const mutual = await unary(withCert, TEST_METHODS.Unary.path, Buffer.from('both ways'), md({ 'model-id': 'm2' }));
+      expect(mutual.error).toBeNull();
+      expect(mutual.headers?.get('x-backend')).toEqual(['mtls-backend']);
+      const noClientCert = await unary(withCert, TEST_METHODS.Unary.path, Buffer.from('x'), md({ 'model-id': 'm3' }));
+      expect(noClientCert.error?.code).toBe(grpc.status.UNAVAILABLE);
+      expect(noClientCert.error?.metadata.get('x-gateway-error')).toEqual(['BG_UPSTREAM_UNAVAILABLE']);
     } finally {
       withCert.close();
       withoutCert.close();
       await gateway.close();
-      await backend.close();
+      await Promise.all([backend.close(), strict.close()]);
     }
   });
 });
