@@ -1,5 +1,6 @@
 // The benchmark's backend: a grpc-js server answering KServe ModelInfer with a small fixed response,
 // messages kept as raw bytes. It counts the calls it answered OK; the bench reads the count from stdout.
+import { Buffer } from 'node:buffer';
 import * as grpc from '@grpc/grpc-js';
 
 const identity = (b) => b;

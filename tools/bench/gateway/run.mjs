@@ -10,9 +10,11 @@
 //
 // Needs h2load (Debian nghttp2-client) and nginx (Debian nginx-light) and a built gateway
 // (npm run build -w @bundlegate/gateway). Not a test: it prints, it does not assert speed.
+import { Buffer } from 'node:buffer';
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { setTimeout } from 'node:timers';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -126,7 +128,7 @@ const gateway = spawn(
   { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] },
 );
 children.push(gateway);
-await waitFor(async () => (await fetch(`http://127.0.0.1:${gwRest}/readyz`)).status === 200, 'gateway');
+await waitFor(async () => (await globalThis.fetch(`http://127.0.0.1:${gwRest}/readyz`)).status === 200, 'gateway');
 
 // ---- nginx as the router it replaces: one worker, map $http_model_id → upstream with keepalive
 mkdirSync(join(work, 'nginx'), { recursive: true });
