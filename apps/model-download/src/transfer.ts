@@ -1,5 +1,5 @@
 import { bgError, isBgError, type BgError, type Logger } from '@bundlegate/service-kit';
-import { createWriteStream } from 'node:fs';
+import { closeSync, createWriteStream, fstatSync, openSync, writevSync } from 'node:fs';
 import { mkdir, open, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Readable, Transform } from 'node:stream';
@@ -235,14 +235,16 @@ async function fetchSmall(
     throw isBgError(err) ? err : transferFailure(opts, key, err);
   }
   if (bytes !== size) throw transferFailure(opts, key, new Error(`got ${bytes} of ${size} bytes`));
-  const fh = await open(dest, 'w');
+  // synchronous on purpose: for a file this small one open/writev/fstat/close in place is cheaper than
+  // four thread-pool round trips, and a job has no requests waiting on its event loop
+  const fd = openSync(dest, 'w');
   let local;
   try {
-    if (chunks.length > 0) await fh.writev(chunks);
-    const st = await fh.stat();
+    if (chunks.length > 0) writevSync(fd, chunks);
+    const st = fstatSync(fd);
     local = { size: st.size, mtimeMs: st.mtimeMs };
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
   return { ...(hasher ? { actual: await hasher.digest() } : {}), ...(md5Unreliable ? { md5Unreliable } : {}), local };
 }
