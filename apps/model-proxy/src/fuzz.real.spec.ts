@@ -8,7 +8,7 @@ import { FIXTURES, gradientJpeg, startProxy, type RunningProxy } from '../test/p
 
 // Random request bodies and uploads must never get a 5xx or crash the proxy. FUZZ_RUNS=10000 for the long run.
 
-const RUNS = Number(process.env['FUZZ_RUNS'] ?? 150);
+const RUNS = Number(process.env['FUZZ_RUNS'] ?? 100);
 const MODELS = ['6687ad3b04248f708c1e0c95', '6684168e04248f708c1e0c93', 'doc-rectifier', 'tensor-echo'];
 const KEYS = ['input', 'image_input', 'page', 'corners', 'threshold', 'x'];
 
