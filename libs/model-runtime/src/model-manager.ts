@@ -414,6 +414,7 @@ export class ModelManager {
         executor: v.runner.options.executor,
         sessions: v.runner.options.sessions,
         intraOpThreads: v.runner.options.intraOpThreads,
+        probeMs: v.runner.probeMs,
       },
       'model version available',
     );

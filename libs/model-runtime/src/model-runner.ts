@@ -8,7 +8,10 @@ export interface ModelRunner {
   readonly file: string;
   readonly inputs: readonly TensorSpec[];
   readonly outputs: readonly TensorSpec[];
+  /** The options it runs with: `executor` is the one in use ('worker' or 'inline', never 'auto'). */
   readonly options: RuntimeOptions;
+  /** Fastest onnxruntime time (ms) of the load-time probe runs, when the 'auto' executor probed the model. */
+  readonly probeMs?: number;
   /**
    * Runs one inference on feeds that already match `inputs`, returning the outputs named in `fetches`,
    * in that order. Rejects with an Error carrying onnxruntime's own message when the run fails.

@@ -1,11 +1,11 @@
 import * as ort from 'onnxruntime-node';
 import type { Tensor } from '@bundlegate/tensors';
 import { ANOMALY, CLASSIFIER, demoModelFile } from '../test/fixtures';
-import { openModel } from './open-model';
+import { INLINE_BELOW_MS, openModel, probeFeeds } from './open-model';
 import { toOrtValue } from './ort-values';
 import { resolveRuntimeOptions, type RuntimeOptions } from './runtime-options';
 
-const worker2: RuntimeOptions = resolveRuntimeOptions({ nireq: 2 }, 2).options;
+const worker2: RuntimeOptions = resolveRuntimeOptions({ nireq: 2, pluginConfig: { executor: 'worker' } }, 2).options;
 const inline: RuntimeOptions = resolveRuntimeOptions({ pluginConfig: { executor: 'inline' } }, 2).options;
 
 function pixels(n: number, seed: number): Float32Array {
@@ -107,6 +107,47 @@ describe.each([
   });
 });
 
+describe('auto executor', () => {
+  const auto = resolveRuntimeOptions({}, 2).options;
+
+  it('probes a tiny model and runs it inline', async () => {
+    const runner = await openModel(demoModelFile(CLASSIFIER), auto);
+    try {
+      expect(runner.options.executor).toBe('inline');
+      expect(runner.probeMs).toBeLessThan(INLINE_BELOW_MS);
+      const data = new Float32Array(64 * 64 * 3);
+      await expect(runner.run([toOrtValue('image_input', { datatype: 'FP32', shape: [1, 64, 64, 3], data } as Tensor)], ['label'])).resolves.toHaveLength(1);
+    } finally {
+      await runner.close();
+    }
+  });
+
+  it('keeps a heavy model on worker sessions', async () => {
+    const runner = await openModel(demoModelFile(ANOMALY), auto);
+    try {
+      expect(runner.options).toMatchObject({ executor: 'worker', sessions: 2 });
+      expect(runner.probeMs).toBeGreaterThanOrEqual(INLINE_BELOW_MS);
+    } finally {
+      await runner.close();
+    }
+  });
+
+  it('makes zero inputs of the declared shapes for the probe', () => {
+    expect(
+      probeFeeds([
+        { name: 'a', datatype: 'FP32', shape: [-1, 2] },
+        { name: 'b', datatype: 'BYTES', shape: [2] },
+        { name: 'c', datatype: 'INT64', shape: [] },
+      ]),
+    ).toEqual([
+      { name: 'a', type: 'float32', dims: [1, 2], data: new Float32Array(2) },
+      { name: 'b', type: 'string', dims: [2], data: ['', ''] },
+      { name: 'c', type: 'int64', dims: [], data: new BigInt64Array(1) },
+    ]);
+    expect(probeFeeds([{ name: 'x', datatype: 'BF16', shape: [1] }])).toBeUndefined();
+  });
+});
+
 describe('worker executor', () => {
   it('runs overlapping requests on every session at once and queues the rest', async () => {
     const runner = await openModel(demoModelFile(ANOMALY), worker2);
@@ -124,7 +165,7 @@ describe('worker executor', () => {
   });
 
   it('moves a movable feed to the worker and copies any other', async () => {
-    const runner = await openModel(demoModelFile(CLASSIFIER), resolveRuntimeOptions({ nireq: 1 }, 2).options);
+    const runner = await openModel(demoModelFile(CLASSIFIER), resolveRuntimeOptions({ nireq: 1, pluginConfig: { executor: 'worker' } }, 2).options);
     try {
       const tensor = (): Tensor => ({ name: 'image_input', datatype: 'FP32', shape: [1, 64, 64, 3], data: new Float32Array(12288).fill(7) });
       const moved = tensor();
@@ -147,7 +188,7 @@ describe('worker executor', () => {
   });
 
   it('rejects runs still queued when closed', async () => {
-    const runner = await openModel(demoModelFile(ANOMALY), resolveRuntimeOptions({ nireq: 1 }, 2).options);
+    const runner = await openModel(demoModelFile(ANOMALY), resolveRuntimeOptions({ nireq: 1, pluginConfig: { executor: 'worker' } }, 2).options);
     const feed = toOrtValue('input', { datatype: 'FP32', shape: [1, 3, 224, 224], data: pixels(3 * 224 * 224, 2) } as Tensor);
     const runs = Array.from({ length: 4 }, () => runner.run([feed], ['output']).then(() => 'ok', (e: Error) => e.message));
     await runner.close();

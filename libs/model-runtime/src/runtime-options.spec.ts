@@ -1,12 +1,12 @@
 import { resolveRuntimeOptions, sameRuntimeOptions } from './runtime-options';
 
 describe('resolveRuntimeOptions', () => {
-  it('defaults to one single-threaded worker session per core (THROUGHPUT)', () => {
+  it('defaults to one single-threaded session per core (THROUGHPUT), on workers unless the model proves tiny', () => {
     const { options, problems, warnings } = resolveRuntimeOptions({}, 2);
     expect(problems).toEqual([]);
     expect(warnings).toEqual([]);
     expect(options).toEqual({
-      executor: 'worker',
+      executor: 'auto',
       sessions: 2,
       intraOpThreads: 1,
       interOpThreads: 1,

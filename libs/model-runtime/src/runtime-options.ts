@@ -5,9 +5,10 @@ import { availableParallelism } from 'node:os';
 /**
  * 'worker': each session lives in its own worker thread, so inference runs beside the event loop that
  * serves the sockets. 'inline': one session on the event loop (onnxruntime-node's run() is synchronous
- * behind a setImmediate), which saves the hop to a worker on tiny models.
+ * behind a setImmediate), which saves the hop to a worker on tiny models. 'auto': workers, unless a probe
+ * at load time finds the model so fast that the hop would cost more than the run.
  */
-export type Executor = 'worker' | 'inline';
+export type Executor = 'auto' | 'worker' | 'inline';
 export type ExecutionMode = 'sequential' | 'parallel';
 export type GraphOptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
 export type PerformanceHint = 'LATENCY' | 'THROUGHPUT';
@@ -128,7 +129,7 @@ export function resolveRuntimeOptions(input: RuntimeOptionsInput, cpus: number =
     else problems.push(`plugin_config.${key} is not a known setting; known: ${PLUGIN_CONFIG_KEYS.join(', ')}`);
   }
   const hint = word(config.PERFORMANCE_HINT, 'PERFORMANCE_HINT', ['LATENCY', 'THROUGHPUT'] as const, problems) ?? 'THROUGHPUT';
-  const executor = word(config.executor, 'executor', ['worker', 'inline'] as const, problems) ?? 'worker';
+  const executor = word(config.executor, 'executor', ['auto', 'worker', 'inline'] as const, problems) ?? 'auto';
   const streams = firstOf(config, STREAM_KEYS);
   const threads = firstOf(config, THREAD_KEYS);
   if (input.nireq !== undefined && (!Number.isSafeInteger(input.nireq) || input.nireq < 1)) {

@@ -20,8 +20,10 @@ parentPort.on('message', (msg) => {
   }
   const feeds = {};
   for (const v of msg.feeds) feeds[v.name] = new ort.Tensor(v.type, v.data, v.dims);
+  const started = performance.now();
   session.run(feeds, msg.fetches).then(
     (results) => {
+      const ms = performance.now() - started;
       const outputs = [];
       const transfer = [];
       for (const name of msg.fetches) {
@@ -32,9 +34,9 @@ parentPort.on('message', (msg) => {
         if (ArrayBuffer.isView(d) && d.byteOffset === 0 && d.byteLength === d.buffer.byteLength) transfer.push(d.buffer);
       }
       try {
-        parentPort.postMessage({ type: 'result', id: msg.id, outputs }, transfer);
+        parentPort.postMessage({ type: 'result', id: msg.id, outputs, ms }, transfer);
       } catch {
-        parentPort.postMessage({ type: 'result', id: msg.id, outputs });
+        parentPort.postMessage({ type: 'result', id: msg.id, outputs, ms });
       }
     },
   ).catch((e) => parentPort.postMessage({ type: 'error', id: msg.id, message: message(e) }));

@@ -1,8 +1,8 @@
 // onnx-serving benchmark: the same model, the same input, in the same run, through (a) KServe ModelInfer over gRPC to
 // an onnx-serving process and (b) onnxruntime-node's InferenceSession.run in this process, at concurrency 1 and 8.
 // Prints req/s and p50/p99 for each, and the ratios (gRPC / in-process) and the p50 added by the server.
-// `--compare` also runs the server with each executor layout (worker sessions vs one inline session) to show why the
-// default is what it is. Run through run.mjs (it bundles this file); not a test: it prints, it does not assert speed.
+// `--compare` also runs the server with the other session layouts (forced worker or inline executors, more threads) to
+// show why the default is what it is. Run through run.mjs (it bundles this file); not a test: it prints, it does not assert speed.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -211,10 +211,11 @@ interface Variant {
 }
 
 const VARIANTS: readonly Variant[] = [
-  { name: 'default (worker executor, one session per core, 1 intra-op thread each)', pluginConfig: undefined },
-  { name: 'one worker session, intra-op threads = cores (PERFORMANCE_HINT LATENCY)', pluginConfig: { PERFORMANCE_HINT: 'LATENCY' } },
-  { name: 'one worker session per core, intra-op threads = cores each, no spinning', pluginConfig: { intra_op_num_threads: availableParallelism() } },
-  { name: 'inline: one session on the event loop, intra-op threads = cores', pluginConfig: { executor: 'inline' } },
+  { name: 'default (auto executor: one session per core, 1 intra-op thread each, on workers unless the model is tiny)', pluginConfig: undefined },
+  { name: 'worker executor forced, one session per core, 1 intra-op thread each', pluginConfig: { executor: 'worker' } },
+  { name: 'one session, intra-op threads = cores (PERFORMANCE_HINT LATENCY)', pluginConfig: { PERFORMANCE_HINT: 'LATENCY' } },
+  { name: 'worker executor, one session per core, intra-op threads = cores each, no spinning', pluginConfig: { executor: 'worker', intra_op_num_threads: availableParallelism() } },
+  { name: 'inline executor forced: one session on the event loop, intra-op threads = cores', pluginConfig: { executor: 'inline', intra_op_num_threads: availableParallelism() } },
 ];
 
 async function runVariant(variant: Variant, sessions: Map<string, ort.InferenceSession>, seconds: number): Promise<Row[]> {
@@ -259,7 +260,7 @@ async function main(): Promise<void> {
   for (const m of MODELS) sessions.set(m.id, await ort.InferenceSession.create(join(MODELS_DIR, m.id, '1', 'model.onnx')));
   const started = performance.now();
   for (const variant of COMPARE ? VARIANTS : VARIANTS.slice(0, 1)) {
-    const rows = await runVariant(variant, sessions, COMPARE ? Math.min(SECONDS, 2.5) : SECONDS);
+    const rows = await runVariant(variant, sessions, COMPARE ? Math.min(SECONDS, 2) : SECONDS);
     printRows(`server: ${variant.name}`, rows);
   }
   console.log(`\n(${f((performance.now() - started) / 1000, 0)} s)`);
