@@ -1,7 +1,7 @@
 import { Client, credentials, Metadata, status, type ChannelCredentials, type ChannelOptions, type ServiceError } from '@grpc/grpc-js';
 import type { ModelIoPlan } from '@bundlegate/bundle';
 import { health, kserve, tfs } from '@bundlegate/protos';
-import { BgError, fromGrpcError } from '@bundlegate/service-kit';
+import { BgError, fromGrpcError, REQUEST_ID_HEADER } from '@bundlegate/service-kit';
 import { fromModelInferResponse, fromPredictResponse, toModelInferRequest, toPredictRequest, type AnyTensor } from '@bundlegate/tensors';
 import { tensorsByName, type InferCall, type InferenceBackend } from './backend';
 import { serializeModelInferRequest, serializePredictRequest } from './wire-encoding';
@@ -118,10 +118,12 @@ export class GatewayBackend implements InferenceBackend {
     serializeRequest: (message: Req) => Buffer,
     deserializeResponse: (bytes: Buffer) => Res,
     request: Req,
-    call: { model?: ModelIoPlan; deadline: number },
+    call: { model?: ModelIoPlan; deadline: number; requestId?: string },
   ): Promise<Res> {
     const metadata = new Metadata();
     if (call.model !== undefined) metadata.set(MODEL_ID_METADATA, call.model.modelId);
+    // the same id in every service's logs
+    if (call.requestId !== undefined) metadata.set(REQUEST_ID_HEADER, call.requestId);
     return new Promise((resolve, reject) => {
       this.client.makeUnaryRequest(path, serializeRequest, deserializeResponse, request, metadata, { deadline: call.deadline }, (err, response) => {
         if (err) reject(upstreamError(err, call.model?.modelId));

@@ -115,10 +115,11 @@ describe('existing-deployment signature', () => {
   it('sends the encoded image unchanged as DT_STRING over TF Serving Predict when the signature has no decodeJpeg', async () => {
     const form = new FormData();
     form.append('image_input', new Blob([jpeg]), 'photo.jpg');
-    const answer = await postForm(`${running.http}/api/v1/models/${FRAUD}/predict`, form);
+    const answer = await postForm(`${running.http}/api/v1/models/${FRAUD}/predict`, form, { 'x-request-id': 'trace-42' });
     expect(answer.status).toBe(200);
+    expect(answer.headers.get('x-request-id')).toBe('trace-42');
     const call = backend.calls[0];
-    expect(call).toMatchObject({ protocol: 'tfs-predict', modelName: FRAUD, modelIdMetadata: FRAUD });
+    expect(call).toMatchObject({ protocol: 'tfs-predict', modelName: FRAUD, modelIdMetadata: FRAUD, requestIdMetadata: 'trace-42' });
     expect(call?.requestedOutputs.sort()).toEqual(['label', 'probability']);
     expect(call?.inputs[0]).toMatchObject({ name: 'image_input', datatype: 'BYTES', shape: [1] });
     expect(Buffer.from((call?.inputs[0]?.data as Uint8Array[])[0] as Uint8Array).equals(jpeg)).toBe(true);

@@ -20,6 +20,7 @@ export interface ReceivedCall {
   readonly protocol: 'kserve-v2' | 'tfs-predict';
   readonly modelName: string;
   readonly modelIdMetadata: string | undefined;
+  readonly requestIdMetadata: string | undefined;
   readonly inputs: AnyTensor[];
   readonly requestedOutputs: string[];
 }
@@ -60,7 +61,7 @@ export async function startTestBackend(models: Record<string, ModelFn>): Promise
   const backend: Omit<TestBackend, 'address' | 'close'> = { calls: [], models: new Map(Object.entries(models)), notReady: new Set(), serving: true };
 
   const run = async (protocol: ReceivedCall['protocol'], name: string, metadata: Metadata, inputs: AnyTensor[], outputs: string[]): Promise<Tensor[]> => {
-    backend.calls.push({ protocol, modelName: name, modelIdMetadata: metadataValue(metadata, 'model-id'), inputs, requestedOutputs: outputs });
+    backend.calls.push({ protocol, modelName: name, modelIdMetadata: metadataValue(metadata, 'model-id'), requestIdMetadata: metadataValue(metadata, 'x-request-id'), inputs, requestedOutputs: outputs });
     const fn = backend.models.get(name);
     if (fn === undefined) throw new StatusError(status.NOT_FOUND, `Model with requested name is not found: ${name}`);
     const result = await fn(inputs);
