@@ -1,5 +1,5 @@
 import { posix } from 'node:path';
-import { formatSourceUri, type BundleManifest, type BundleModel, type SourceUri } from '@bundlegate/bundle';
+import { formatSourceUri, type BundleManifest, type BundleModel, type ResourcesEntry, type ServingResources, type SourceUri } from '@bundlegate/bundle';
 import { toYaml } from './text';
 
 // The bundle as a container sees it: bundle.yaml rewritten so its signature sits beside it and every
@@ -41,8 +41,20 @@ function modelEntry(model: BundleModel, defaultSource: string | undefined, mount
   if (model.image !== null) entry['image'] = model.image;
   if (model.encrypted) entry['encrypted'] = true;
   if (model.version !== null) entry['version'] = model.version;
+  if (model.resources !== undefined) entry['resources'] = resourcesEntry(model.resources);
+  if (model.gpus !== undefined) entry['gpus'] = model.gpus;
+  if (model.environment !== undefined) entry['environment'] = model.environment;
+  if (model.args !== undefined) entry['args'] = model.args;
   if (Object.keys(model.options).length > 0) entry['options'] = model.options;
   return entry;
+}
+
+/** `resources` back in bundle.yaml's shape. */
+function resourcesEntry(r: ServingResources): ResourcesEntry {
+  const part = (cpus: string | undefined, memory: string | undefined) => ({ ...(cpus === undefined ? {} : { cpus }), ...(memory === undefined ? {} : { memory }) });
+  const limits = part(r.cpuLimit, r.memLimit);
+  const reservations = part(r.cpuReservation, r.memReservation);
+  return { ...(Object.keys(limits).length > 0 ? { limits } : {}), ...(Object.keys(reservations).length > 0 ? { reservations } : {}) };
 }
 
 /** bundle.yaml text for the containers: same models and settings, sources remapped, signature beside it. */

@@ -1,6 +1,6 @@
-import { clusterName, inputKey, type LoadedBundle } from '@bundlegate/bundle';
+import { clusterName, inputKey, type BundleModel, type LoadedBundle } from '@bundlegate/bundle';
 import { COMPOSE_FILE, type GpuSelection } from './compose';
-import { literalImages, DEFAULT_REGISTRY, DEFAULT_SERVING_RESOURCES, DEFAULT_TAG, PROXY_PORTS, servingContainer, servingResourceVar } from './containers';
+import { literalImages, DEFAULT_REGISTRY, DEFAULT_SERVING_RESOURCES, DEFAULT_TAG, PROXY_PORTS, nvidiaGpuCount, servingContainer, servingResourceVar } from './containers';
 import { pathFrom, toYaml } from './text';
 
 // `generate compose`: example/ — a deployment directory in the layout existing deployments use,
@@ -26,8 +26,9 @@ export function servingVariables(modelId: string, gpu: boolean): string[] {
   return gpu ? [...names, servingResourceVar(modelId, 'GPU_COUNT')] : names;
 }
 
-function gpuFor(gpus: GpuSelection | undefined, id: string): boolean {
-  return gpus === 'all' || (gpus !== undefined && gpus.has(id));
+/** NVIDIA GPUs a model's serving container reserves: from bundle.yaml, or 1 with `--gpu`; null: none. */
+function gpuCountFor(gpus: GpuSelection | undefined, model: BundleModel): number | null {
+  return nvidiaGpuCount(servingContainer(model, literalImages()), gpus, model.id);
 }
 
 /** Every file of example/, by path relative to it. */
@@ -60,11 +61,12 @@ export function composeExample(loaded: LoadedBundle, options: ExampleOptions): M
     `BUNDLEGATE_TAG=${options.tag ?? DEFAULT_TAG}`,
   ];
   for (const model of bundle.models) {
-    const gpu = gpuFor(options.gpus, model.id);
-    conf.push('', `# ${clusterName(model.id)} (${model.engine}): CPU cores and memory (docker units: 512m, 2g).`);
-    for (const name of servingVariables(model.id, gpu)) {
+    const serving = servingContainer(model, literalImages());
+    const gpus = gpuCountFor(options.gpus, model);
+    conf.push('', `# ${clusterName(model.id)} (${model.engine}): CPU cores and memory (docker units: 512m, 2g)${gpus === null ? '' : ', NVIDIA GPUs'}.`);
+    for (const name of servingVariables(model.id, gpus !== null)) {
       const what = name.slice(`SERVING_${model.id.replace(/-/g, '_')}_`.length) as keyof typeof DEFAULT_SERVING_RESOURCES | 'GPU_COUNT';
-      conf.push(`${name}=${what === 'GPU_COUNT' ? '1' : DEFAULT_SERVING_RESOURCES[what]}`);
+      conf.push(`${name}=${what === 'GPU_COUNT' ? String(gpus) : serving.resources[what]}`);
     }
   }
   files.set('conf/bundle/.env', `${conf.join('\n')}\n`);
@@ -103,7 +105,7 @@ function exampleReadme(loaded: LoadedBundle, options: ExampleOptions): string {
   const schemes = new Set(bundle.models.map((m) => m.source.scheme));
   const servingRows = bundle.models.map((m) => {
     const c = servingContainer(m, images);
-    return `| \`${c.name}\` | ${m.engine} serving model \`${m.id}\`${m.replicas > 1 ? ` (${m.replicas} replicas)` : ''} | \`${c.image}\` | \`${servingVariables(m.id, gpuFor(options.gpus, m.id)).join('`, `')}\` in conf/bundle/.env |`;
+    return `| \`${c.name}\` | ${m.engine} serving model \`${m.id}\`${m.replicas > 1 ? ` (${m.replicas} replicas)` : ''} | \`${c.image}\` | \`${servingVariables(m.id, gpuCountFor(options.gpus, m) !== null).join('`, `')}\` in conf/bundle/.env |`;
   });
   const sources = [...new Set(bundle.models.map((m) => (m.source.scheme === 'file' ? pathFrom(options.exampleDir, m.source.path) : m.source.uri)))];
   const predicts = signature.bundles
@@ -115,7 +117,7 @@ function exampleReadme(loaded: LoadedBundle, options: ExampleOptions): string {
   if (schemes.has('gs')) credLines.push('- **Cloud Storage**: the service-account key at `creds/bundle/gcs.json`; none for a public bucket.');
   if (schemes.has('file')) credLines.push('- **file://** sources need no credentials: base/ bind-mounts each source directory read-only into `model_download`.');
   if (bundle.models.some((m) => m.encrypted)) credLines.push('- **Encrypted models**: the key (32 bytes, base64) in `creds/bundle/model.key` or as `MODEL_DECRYPTION_KEY` in `creds/bundle/.env`.');
-  const gpuModels = bundle.models.filter((m) => gpuFor(options.gpus, m.id));
+  const gpuModels = bundle.models.filter((m) => gpuCountFor(options.gpus, m) !== null);
   return [
     `# Deployment of bundle \`${bundle.name}\``,
     '',
@@ -159,7 +161,7 @@ function exampleReadme(loaded: LoadedBundle, options: ExampleOptions): string {
     '',
     'Serving services start after `model_download` completed successfully, the gateway after every serving',
     'service is healthy (its model answers the KServe ready endpoint), the proxy after the gateway is healthy.',
-    `Unset resource variables default to ${DEFAULT_SERVING_RESOURCES.CPU_LIMIT} CPUs / ${DEFAULT_SERVING_RESOURCES.MEM_LIMIT} limits and ${DEFAULT_SERVING_RESOURCES.CPU_RESERVATION} CPU / ${DEFAULT_SERVING_RESOURCES.MEM_RESERVATION} reservations.`,
+    `Unset resource variables default to ${bundle.models.some((m) => m.resources !== undefined) ? "the resources bundle.yaml gives a model, else to " : ''}${DEFAULT_SERVING_RESOURCES.CPU_LIMIT} CPUs / ${DEFAULT_SERVING_RESOURCES.MEM_LIMIT} limits and ${DEFAULT_SERVING_RESOURCES.CPU_RESERVATION} CPU / ${DEFAULT_SERVING_RESOURCES.MEM_RESERVATION} reservations.`,
     '',
     '## Credentials',
     '',

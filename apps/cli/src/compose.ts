@@ -1,5 +1,5 @@
 import { posix } from 'node:path';
-import { clusterName, ovmsConfig, type LoadedBundle } from '@bundlegate/bundle';
+import { clusterName, type BundleModel, type LoadedBundle } from '@bundlegate/bundle';
 import { BUNDLE_FILE, containerBundleYaml, fileSourceMounts, SIGNATURE_FILE, type FileSourceMount } from './bundle-copy';
 import {
   BUNDLE_DIR,
@@ -11,16 +11,17 @@ import {
   MODELS_DIR,
   nodeHttpCheck,
   PROXY_PORTS,
-  SERVING_CONFIG_FILE,
   servingContainer,
   servingResourceVar,
+  nvidiaGpuCount,
+  type GpuSelection,
   type ImageRef,
 } from './containers';
 import { pathFrom, toYaml } from './text';
 
 // `generate compose`: base/ — the services of a bundle, rewritten from bundle.yaml every time.
 
-export type GpuSelection = 'all' | ReadonlySet<string>;
+export type { GpuSelection } from './containers';
 
 export interface ComposeOptions {
   /** Absolute directory base/ will be written to: file:// sources are bind-mounted by paths relative to it. */
@@ -39,6 +40,7 @@ export interface ComposeService {
   image: string;
   command?: string[];
   environment?: Record<string, string>;
+  devices?: string[];
   env_file?: { path: string; required: boolean }[];
   ports?: string[];
   volumes?: Record<string, unknown>[];
@@ -87,8 +89,17 @@ function bindSource(fromDir: string, hostPath: string): string {
   return path.startsWith('.') || path.startsWith('/') ? path : `./${path}`;
 }
 
-function wantsGpu(gpus: GpuSelection | undefined, modelId: string): boolean {
-  return gpus === 'all' || (gpus !== undefined && gpus.has(modelId));
+/** Compose keeps `$$` as one literal `$`. */
+export function literal(text: string): string {
+  return text.replace(/\$/g, '$$$$');
+}
+
+/** What compose's shared `models` volume changes for a model's settings. */
+function composeWarnings(model: BundleModel): string[] {
+  if (model.engine !== 'triton') return [];
+  const mode = model.options['model-control-mode'];
+  if (mode === undefined || mode === 'explicit') return [];
+  return [`model ${model.id}: model-control-mode ${mode} makes Triton load every model in the shared models volume, not only ${model.id}; explicit loads only it`];
 }
 
 /** `# Generated …` lines on top of every file of base/. */
@@ -126,24 +137,26 @@ export function composeBase(loaded: LoadedBundle, signatureText: string, options
 
   for (const model of bundle.models) {
     const serving = servingContainer(model, images);
-    warnings.push(...serving.warnings);
+    warnings.push(...serving.warnings, ...composeWarnings(model));
     const volumes: Record<string, unknown>[] = [{ type: 'volume', source: MODELS_VOLUME, target: MODELS_DIR, read_only: true }];
-    if (serving.usesConfigFile) {
-      const configFile = `serving/${serving.name}.json`;
-      files.set(configFile, `${JSON.stringify(ovmsConfig({ models: [model] }, { basePathPrefix: MODELS_DIR }), null, 2)}\n`);
-      volumes.push(bind(`./${configFile}`, SERVING_CONFIG_FILE));
+    for (const file of serving.files) {
+      files.set(`serving/${file.name}`, file.content);
+      volumes.push(bind(`./serving/${file.name}`, file.target));
     }
-    const resource = (what: keyof typeof DEFAULT_SERVING_RESOURCES) => envRef(servingResourceVar(model.id, what), DEFAULT_SERVING_RESOURCES[what]);
+    const resource = (what: keyof typeof DEFAULT_SERVING_RESOURCES) => envRef(servingResourceVar(model.id, what), serving.resources[what]);
     const reservations: Record<string, unknown> = { cpus: resource('CPU_RESERVATION'), memory: resource('MEM_RESERVATION') };
-    if (wantsGpu(options.gpus, model.id)) {
-      reservations['devices'] = [{ driver: 'nvidia', count: envRef(servingResourceVar(model.id, 'GPU_COUNT'), '1'), capabilities: ['gpu'] }];
+    const gpuCount = nvidiaGpuCount(serving, options.gpus, model.id);
+    if (gpuCount !== null) {
+      reservations['devices'] = [{ driver: 'nvidia', count: envRef(servingResourceVar(model.id, 'GPU_COUNT'), String(gpuCount)), capabilities: ['gpu'] }];
     }
     const deploy: Record<string, unknown> = {};
     if (model.replicas > 1) deploy['replicas'] = model.replicas;
     deploy['resources'] = { limits: { cpus: resource('CPU_LIMIT'), memory: resource('MEM_LIMIT') }, reservations };
     const service: ComposeService = { image: serving.image };
-    if (serving.args.length > 0) service.command = serving.args;
-    if (Object.keys(serving.env).length > 0) service.environment = { ...serving.env };
+    // bundle.yaml text reaches compose as is: `$` must not start an interpolation
+    if (serving.args.length > 0) service.command = serving.args.map(literal);
+    if (Object.keys(serving.env).length > 0) service.environment = Object.fromEntries(Object.entries(serving.env).map(([k, v]) => [k, literal(v)]));
+    if (serving.devices.length > 0) service.devices = [...serving.devices];
     Object.assign(service, {
       volumes,
       deploy,

@@ -4,6 +4,7 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { loadBundleFile, type LoadedBundle } from '@bundlegate/bundle';
 import { composeBase, type GpuSelection } from './compose';
+import { literalImages, nvidiaGpuCount, servingContainer } from './containers';
 import { composeExample, EXAMPLE_FILES, servingVariables } from './compose-example';
 import { pathFrom } from './text';
 
@@ -60,7 +61,7 @@ export async function replaceDirectory(dir: string, files: ReadonlyMap<string, s
 function missingConf(loaded: LoadedBundle, confText: string, gpus: GpuSelection | undefined): string[] {
   const warnings: string[] = [];
   for (const model of loaded.bundle.models) {
-    const gpu = gpus === 'all' || (gpus !== undefined && gpus.has(model.id));
+    const gpu = nvidiaGpuCount(servingContainer(model, literalImages()), gpus, model.id) !== null;
     const missing = servingVariables(model.id, gpu).filter((name) => !new RegExp(`^\\s*${name}=`, 'm').test(confText));
     if (missing.length > 0) warnings.push(`example/conf/bundle/.env has no ${missing.join(', ')}: defaults apply until you add them`);
   }

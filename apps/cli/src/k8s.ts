@@ -1,18 +1,17 @@
 import { posix, relative, sep } from 'node:path';
-import { ovmsConfig, type BundleModel, type LoadedBundle } from '@bundlegate/bundle';
+import type { BundleModel, LoadedBundle } from '@bundlegate/bundle';
 import type { IConfigMap, IContainer, IProbe, IService, IVolume, IVolumeMount } from 'kubernetes-models/v1';
 import type { IDeployment } from 'kubernetes-models/apps/v1';
 import { BUNDLE_FILE, containerBundleYaml, fileSourceMounts, SIGNATURE_FILE } from './bundle-copy';
 import type { GpuSelection } from './compose';
 import {
   BUNDLE_DIR,
-  DEFAULT_SERVING_RESOURCES,
   DEPLOYMENT_DIR,
   GATEWAY_PORTS,
   literalImages,
   MODELS_DIR,
   PROXY_PORTS,
-  SERVING_CONFIG_DIR,
+  nvidiaGpuCount,
   servingContainer,
   type ServingContainer,
 } from './containers';
@@ -94,8 +93,9 @@ function servingProbes(c: ServingContainer): Pick<IContainer, 'readinessProbe' |
   };
 }
 
-function gpuWanted(gpus: GpuSelection | undefined, id: string): boolean {
-  return gpus === 'all' || (gpus !== undefined && gpus.has(id));
+/** `$(` → `$$(`: Kubernetes then passes `$(NAME)` through instead of expanding it. */
+export function k8sLiteral(text: string): string {
+  return text.replace(/\$\(/g, '$$$$(');
 }
 
 function service(bundleName: string, name: string, ports: { name: string; port: number }[], headless: boolean, modelId?: string): IService {
@@ -133,9 +133,9 @@ export function k8sManifests(loaded: LoadedBundle, signatureText: string, option
   for (const model of bundle.models) {
     const c = servingContainer(model, images);
     warnings.push(...c.warnings);
-    const configKey = `${c.name}.json`;
-    if (c.usesConfigFile) configData[configKey] = `${JSON.stringify(ovmsConfig({ models: [model] }, { basePathPrefix: MODELS_DIR }), null, 2)}\n`;
-    servingObjects.push([`${c.name}.yaml`, [servingDeployment(name, model, c, images('model-download'), configKey, mounts, hostPathOf, options.gpus), service(name, c.name, [{ name: 'grpc', port: c.grpcPort }, { name: 'http', port: c.restPort }], true, model.id)]]);
+    for (const file of c.files) configData[file.name] = file.content;
+    const ports = [{ name: 'grpc', port: c.grpcPort }, { name: 'http', port: c.restPort }, ...(c.metricsPort === undefined ? [] : [{ name: 'metrics', port: c.metricsPort }])];
+    servingObjects.push([`${c.name}.yaml`, [servingDeployment(name, model, c, images('model-download'), mounts, hostPathOf, options.gpus), service(name, c.name, ports, true, model.id)]]);
   }
 
   const configMap: IConfigMap = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: BUNDLE_CONFIGMAP, labels: labels(name, BUNDLE_CONFIGMAP) }, data: configData };
@@ -166,7 +166,6 @@ function servingDeployment(
   model: BundleModel,
   c: ServingContainer,
   downloadImage: string,
-  configKey: string,
   mounts: ReturnType<typeof fileSourceMounts>,
   hostPathOf: (hostPath: string) => string,
   gpus: GpuSelection | undefined,
@@ -177,14 +176,15 @@ function servingDeployment(
       name: 'bundle',
       configMap: {
         name: BUNDLE_CONFIGMAP,
-        items: [{ key: BUNDLE_FILE, path: BUNDLE_FILE }, { key: SIGNATURE_FILE, path: SIGNATURE_FILE }, ...(c.usesConfigFile ? [{ key: configKey, path: 'config.json' }] : [])],
+        items: [{ key: BUNDLE_FILE, path: BUNDLE_FILE }, { key: SIGNATURE_FILE, path: SIGNATURE_FILE }, ...c.files.map((f) => ({ key: f.name, path: posix.basename(f.target) }))],
       },
     },
     { name: 'creds', secret: { secretName: CREDS_SECRET, optional: true } },
     ...mounts.map((m, i) => ({ name: `bucket-${i + 1}`, hostPath: { path: hostPathOf(m.hostPath), type: 'Directory' as const } })),
   ];
-  const limits: Record<string, string> = { cpu: k8sCpu(DEFAULT_SERVING_RESOURCES.CPU_LIMIT), memory: k8sMemory(DEFAULT_SERVING_RESOURCES.MEM_LIMIT) };
-  if (gpuWanted(gpus, model.id)) limits['nvidia.com/gpu'] = '1';
+  const limits: Record<string, string> = { cpu: k8sCpu(c.resources.CPU_LIMIT), memory: k8sMemory(c.resources.MEM_LIMIT), ...c.deviceResources };
+  const gpuCount = nvidiaGpuCount(c, gpus, model.id);
+  if (gpuCount !== null) limits['nvidia.com/gpu'] = String(gpuCount);
   const download: IContainer = {
     name: 'model-download',
     image: downloadImage,
@@ -200,18 +200,20 @@ function servingDeployment(
   const serving: IContainer = {
     name: 'serving',
     image: c.image,
-    ...(c.args.length > 0 ? { args: c.args } : {}),
-    ...(Object.keys(c.env).length > 0 ? { env: Object.entries(c.env).map(([n, value]) => ({ name: n, value })) } : {}),
+    // Kubernetes expands $(NAME) in args and env values: bundle.yaml text must stay literal
+    ...(c.args.length > 0 ? { args: c.args.map(k8sLiteral) } : {}),
+    ...(Object.keys(c.env).length > 0 ? { env: Object.entries(c.env).map(([n, value]) => ({ name: n, value: k8sLiteral(value) })) } : {}),
     ports: [
       { name: 'grpc', containerPort: c.grpcPort },
       { name: 'http', containerPort: c.restPort },
+      ...(c.metricsPort === undefined ? [] : [{ name: 'metrics', containerPort: c.metricsPort }]),
     ],
     volumeMounts: [
       { name: 'models', mountPath: MODELS_DIR, readOnly: true },
-      ...(c.usesConfigFile ? [{ name: 'bundle', mountPath: `${SERVING_CONFIG_DIR}/config.json`, subPath: 'config.json', readOnly: true }] : []),
+      ...c.files.map((f) => ({ name: 'bundle', mountPath: f.target, subPath: posix.basename(f.target), readOnly: true })),
     ],
     resources: {
-      requests: { cpu: k8sCpu(DEFAULT_SERVING_RESOURCES.CPU_RESERVATION), memory: k8sMemory(DEFAULT_SERVING_RESOURCES.MEM_RESERVATION) },
+      requests: { cpu: k8sCpu(c.resources.CPU_RESERVATION), memory: k8sMemory(c.resources.MEM_RESERVATION) },
       limits,
     },
     ...servingProbes(c),

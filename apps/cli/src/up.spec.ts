@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadBundleFile, type LoadedBundle } from '@bundlegate/bundle';
+import { loadBundleFile, parseBundle, parseSignature, type LoadedBundle } from '@bundlegate/bundle';
 import { DEFAULT_STACK_PORTS, portsFromBase } from './ports';
 import { demoTree, DEMO_DIR, DEMO_IDS, REPO_ROOT, writeText } from './testing/fixtures';
 import { appMain, planUp, UpPlanError, upBanner } from './up';
@@ -88,5 +88,54 @@ describe('planUp with models up cannot serve', () => {
     const gateway = plan.services.find((s) => s.spec.name === 'gateway');
     expect(gateway?.spec.args.slice(1, 7)).toEqual(['--route', `${ANOMALY}=gpu-box:8001,gpu-box2:8001`, '--route', `${FRAUD}=127.0.0.1:9000`, '--rest_route', `${FRAUD}=127.0.0.1:8001`]);
     expect(plan.servingConfig?.model_config_list.map((c) => c.config.name)).toEqual([FRAUD]);
+  });
+});
+
+describe('planUp with engine options', () => {
+  const SIGNATURE = parseSignature(
+    'models:\n  o:\n    backendInferenceEngine: onnx\n    models:\n      - {id: a, modelSgn: {inputs: [{typeId: Scalar, params: {scalarInputKey: x}}], outputs: [{typeId: Tensor, params: {keyName: y}}]}}\n',
+    '/o/s.yaml',
+  );
+  const plan = (models: string, env?: NodeJS.ProcessEnv) =>
+    planUp({ bundle: parseBundle(`name: o\nsignature: s.yaml\nsource: file:///srv/bucket\nmodels:\n${models}`, '/o/bundle.yaml'), signature: SIGNATURE }, {
+      repoRoot: REPO_ROOT,
+      workDir: WORK,
+      ports: DEFAULT_STACK_PORTS,
+      env,
+    });
+
+  it('puts each model setting in config.json and the server settings the models share on the command line', () => {
+    const p = plan(
+      [
+        '  - {id: a, engine: onnx-serving, options: {nireq: 2, model_version_policy: {all: {}}, log_level: DEBUG}, environment: {OMP_WAIT_POLICY: PASSIVE}}',
+        '  - {id: b, engine: onnx-serving, options: {plugin_config: {executor: inline}, log_level: DEBUG}}',
+        '',
+      ].join('\n'),
+      { PATH: '/bin' },
+    );
+    expect(p.servingConfig?.model_config_list.map((e) => e.config)).toEqual([
+      { name: 'a', base_path: `${WORK}/models/a`, nireq: 2, model_version_policy: { all: {} } },
+      { name: 'b', base_path: `${WORK}/models/b`, plugin_config: { executor: 'inline' } },
+    ]);
+    const serving = p.services[0]?.spec;
+    expect(serving?.args.slice(-2)).toEqual(['--log_level', 'DEBUG']);
+    expect(serving?.env).toEqual({ PATH: '/bin', OMP_WAIT_POLICY: 'PASSIVE' });
+  });
+
+  it('refuses server settings the models of its one onnx-serving disagree on', () => {
+    expect(() =>
+      plan(
+        [
+          '  - {id: a, engine: onnx-serving, options: {file_system_poll_wait_seconds: 5}, environment: {X: "1"}}',
+          '  - {id: b, engine: onnx-serving, environment: {X: "2"}}',
+          '',
+        ].join('\n'),
+      ),
+    ).toThrow(
+      [
+        'models a and b ask onnx-serving for different server settings (--file_system_poll_wait_seconds 5 vs none); up runs one onnx-serving for both: give them the same',
+        'models a and b set environment X differently; up runs one onnx-serving for both',
+      ].join('\n'),
+    );
   });
 });

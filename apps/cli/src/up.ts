@@ -1,7 +1,8 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import { inputKey, ovmsConfig, type LoadedBundle, type OvmsConfig } from '@bundlegate/bundle';
+import { inputKey, ovmsConfig, type BundleModel, type LoadedBundle, type OvmsConfig } from '@bundlegate/bundle';
+import { onnxServingServerArgs } from './engine-args';
 import { httpProbe } from './readiness';
 import type { StackPorts } from './ports';
 import type { StackStep } from './stack';
@@ -74,10 +75,12 @@ export function planUp(loaded: LoadedBundle, options: UpOptions): UpPlan {
   }
   const known = new Set(bundle.models.map((m) => m.id));
   for (const id of routes.keys()) if (!known.has(id)) problems.push(`--route ${id}: no model ${id} in ${bundle.file}`);
+  const shared = sharedServerSettings(served, problems);
   if (problems.length > 0) throw new UpPlanError(problems);
 
   const node = options.node ?? process.execPath;
   const env = options.env;
+  const servingEnv = Object.keys(shared.env).length === 0 ? env : { ...(env ?? process.env), ...shared.env };
   const modelsDir = join(options.workDir, 'models');
   const servingConfigPath = join(options.workDir, 'onnx-serving.config.json');
   const servingConfig = served.length > 0 ? ovmsConfig(bundle, { basePathPrefix: modelsDir, engines: ['onnx-serving'] }) : null;
@@ -93,7 +96,10 @@ export function planUp(loaded: LoadedBundle, options: UpOptions): UpPlan {
   const services: StackStep[] = [];
   if (servingConfig !== null) {
     services.push({
-      spec: spec('onnx-serving', ['--config_path', servingConfigPath, '--port', String(ports.servingGrpc), '--rest_port', String(ports.servingRest)]),
+      spec: {
+        ...spec('onnx-serving', ['--config_path', servingConfigPath, '--port', String(ports.servingGrpc), '--rest_port', String(ports.servingRest), ...shared.args]),
+        env: servingEnv,
+      },
       probes: served.map((m) => local(ports.servingRest, `/v2/models/${encodeURIComponent(m.id)}/ready`)),
       before: () => writeFile(servingConfigPath, `${JSON.stringify(servingConfig, null, 2)}\n`),
     });
@@ -123,6 +129,33 @@ export function planUp(loaded: LoadedBundle, options: UpOptions): UpPlan {
   });
 
   return { jobs, services, servingConfig, servingConfigPath, modelsDir, banner: upBanner(loaded, options) };
+}
+
+/**
+ * The server flags, `args` and `environment` of the onnx-serving models: `up` runs one onnx-serving for
+ * all of them, so they must agree (model settings go into config.json and may differ).
+ */
+function sharedServerSettings(served: readonly BundleModel[], problems: string[]): { args: string[]; env: Record<string, string> } {
+  const asked = served.map((m) => ({ id: m.id, args: [...onnxServingServerArgs(m.engine === 'onnx-serving' ? m.options : {}), ...(m.args ?? [])] }));
+  const first = asked.find((a) => a.args.length > 0);
+  for (const other of asked) {
+    if (first !== undefined && other.args.join('\u0000') !== first.args.join('\u0000')) {
+      problems.push(
+        `models ${first.id} and ${other.id} ask onnx-serving for different server settings (${first.args.join(' ') || 'none'} vs ${other.args.join(' ') || 'none'}); up runs one onnx-serving for both: give them the same`,
+      );
+    }
+  }
+  const env: Record<string, string> = {};
+  const setBy = new Map<string, string>();
+  for (const model of served) {
+    for (const [key, value] of Object.entries(model.environment ?? {})) {
+      const earlier = setBy.get(key);
+      if (earlier !== undefined && env[key] !== value) problems.push(`models ${earlier} and ${model.id} set environment ${key} differently; up runs one onnx-serving for both`);
+      env[key] = value;
+      setBy.set(key, model.id);
+    }
+  }
+  return { args: first?.args ?? [], env };
 }
 
 /** The sample image for predict examples: the first JPEG of `<bundle dir>/samples`, if any. */
