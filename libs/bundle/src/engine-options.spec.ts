@@ -381,11 +381,10 @@ describe('TF Serving text protos', () => {
 
 describe('helpers', () => {
   it('reads docker memory sizes and the devices of a target_device', () => {
-    expect([dockerMemoryBytes('512m'), dockerMemoryBytes('2G'), dockerMemoryBytes('1024'), dockerMemoryBytes('.5k'), dockerMemoryBytes('2gb')]).toEqual([
+    expect([dockerMemoryBytes('512m'), dockerMemoryBytes('2G'), dockerMemoryBytes('1024'), dockerMemoryBytes('2gb')]).toEqual([
       512 * 1024 ** 2,
       2 * 1024 ** 3,
       1024,
-      512,
       undefined,
     ]);
     expect([ovmsDevices('GPU.1'), ovmsDevices('AUTO'), ovmsDevices('MULTI:GPU.0,GPU.1,CPU'), ovmsDevices('HETERO:NVIDIA,CPU')]).toEqual([

@@ -185,7 +185,7 @@ const MEMORY_UNITS: Readonly<Record<string, number>> = { '': 1, b: 1, k: 1024, m
 
 /** Docker memory size (`512m`, `2g`, `1073741824`) → bytes; undefined when malformed. */
 export function dockerMemoryBytes(text: string): number | undefined {
-  const m = /^(\d+(?:\.\d+)?|\.\d+)([bkmg]?)$/i.exec(text.trim());
+  const m = /^(\d+(?:\.\d+)?)([bkmg]?)$/i.exec(text.trim());
   if (m === null) return undefined;
   return Number(m[1]) * (MEMORY_UNITS[(m[2] as string).toLowerCase()] as number);
 }
