@@ -130,6 +130,7 @@ export class H2Stream {
     if (data.length > 0) {
       this.pending.push(data);
       this.pendingBytes += data.length;
+      this.conn.queuedBytes += data.length;
       if (!credited) this.pendingNoCredit += data.length;
     }
     if (endStream) this.pendingEnd = true;
@@ -151,6 +152,7 @@ export class H2Stream {
     while (this.pendingBytes > 0 && this.sendWindow > 0 && conn.sendWindow > 0 && !this.closed) {
       const n = Math.min(this.pendingBytes, this.sendWindow, conn.sendWindow, conn.peerMaxFrameSize);
       this.pendingBytes -= n;
+      conn.queuedBytes -= n;
       this.sendWindow -= n;
       conn.sendWindow -= n;
       const last = this.pendingBytes === 0 && this.pendingEnd && this.pendingTrailers === undefined;
@@ -205,6 +207,7 @@ export class H2Stream {
   /** Drops queued data (a retry abandons this stream); returns the bytes that still owed their source credit. */
   dropPending(): number {
     const owed = this.pendingBytes - this.pendingNoCredit;
+    this.conn.queuedBytes -= this.pendingBytes;
     this.pending = [];
     this.pendingBytes = 0;
     this.pendingNoCredit = 0;
@@ -300,9 +303,12 @@ export class H2Connection {
     if (local.connectionWindowSize > DEFAULT_WINDOW) this.writeWindowUpdate(0, local.connectionWindowSize - DEFAULT_WINDOW);
   }
 
-  /** Out of connection-level send window: another connection would carry a large body sooner. */
+  /** Body bytes queued on this connection's streams, framed or waiting for window. */
+  queuedBytes = 0;
+
+  /** Out of connection-level send window (counting what is queued): another connection would carry a large body sooner. */
   get congested(): boolean {
-    return this.sendWindow < this.peerMaxFrameSize || this.blocked.size > 0;
+    return this.sendWindow - this.queuedBytes < this.peerMaxFrameSize || this.blocked.size > 0;
   }
 
   /** Open streams, for least-loaded session choice. */
