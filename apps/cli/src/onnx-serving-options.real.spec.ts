@@ -45,7 +45,10 @@ interface Running {
 /** Writes bundle.yaml with `options`, generates compose, and starts onnx-serving with the generated command and config.json. */
 async function serveGenerated(root: string, options: string): Promise<Running> {
   const bundle = join(root, 'bundle.yaml');
-  await writeFile(bundle, `name: versions\nsignature: s.yaml\nsource: file://./bucket\nmodels:\n  - id: ${ID}\n    engine: onnx-serving\n    options: ${options}\n`);
+  await writeFile(
+    bundle,
+    `name: versions\nsignature: s.yaml\nsource: file://./bucket\nmodels:\n  - id: ${ID}\n    engine: onnx-serving\n    options: ${options}\n`,
+  );
   await writeFile(join(root, 's.yaml'), SIGNATURE);
   const out = join(root, 'out');
   await generateCompose({ bundlePath: bundle, outDir: out });
@@ -118,9 +121,14 @@ const status = async (url: string): Promise<number> => (await fetch(url)).status
       '{model_version_policy: {specific: {versions: [1, 3]}}, nireq: 3, plugin_config: {intra_op_num_threads: 1, executor: worker}, log_level: INFO, file_system_poll_wait_seconds: 0}',
     );
     const model = `${running.rest}/v2/models/${ID}`;
-    expect([await status(`${model}/versions/1/ready`), await status(`${model}/versions/2/ready`), await status(`${model}/versions/3/ready`)]).toEqual([200, 404, 200]);
+    expect([await status(`${model}/versions/1/ready`), await status(`${model}/versions/2/ready`), await status(`${model}/versions/3/ready`)]).toEqual([
+      200, 404, 200,
+    ]);
     expect(((await (await fetch(model)).json()) as { versions: string[] }).versions).toEqual(['3', '1']);
-    const ovmsStatus = (await (await fetch(`${running.rest}/v1/config`)).json()) as Record<string, { model_version_status: { version: string; state: string }[] }>;
+    const ovmsStatus = (await (await fetch(`${running.rest}/v1/config`)).json()) as Record<
+      string,
+      { model_version_status: { version: string; state: string }[] }
+    >;
     expect(ovmsStatus[ID]?.model_version_status.map((v) => [v.version, v.state])).toEqual([
       ['1', 'AVAILABLE'],
       ['3', 'AVAILABLE'],
@@ -136,7 +144,9 @@ const status = async (url: string): Promise<number> => (await fetch(url)).status
   it('latest 2 with nireq 1: versions 2 and 3 are served, each with one session', async () => {
     running = await serveGenerated(root, '{model_version_policy: {latest: {num_versions: 2}}, nireq: 1, file_system_poll_wait_seconds: 0}');
     const model = `${running.rest}/v2/models/${ID}`;
-    expect([await status(`${model}/versions/1/ready`), await status(`${model}/versions/2/ready`), await status(`${model}/versions/3/ready`)]).toEqual([404, 200, 200]);
+    expect([await status(`${model}/versions/1/ready`), await status(`${model}/versions/2/ready`), await status(`${model}/versions/3/ready`)]).toEqual([
+      404, 200, 200,
+    ]);
     expect(((await (await fetch(model)).json()) as { versions: string[] }).versions).toEqual(['3', '2']);
     const loaded = running.logs.filter((l) => l.msg === 'model version available' && l.model === ID);
     expect(loaded.map((l) => [l.version, l.sessions]).sort()).toEqual([
