@@ -1,6 +1,10 @@
 import { Metadata, Server, ServerCredentials, status } from '@grpc/grpc-js';
-import { health } from '@bundlegate/protos';
+import { join } from 'node:path';
+import { loadSignatureFile } from '@bundlegate/bundle';
+import { health, kserve } from '@bundlegate/protos';
+import { FIXTURES } from '../test/proxy-harness';
 import { GatewayBackend } from './backend-gateway';
+import { ModelCatalog } from './model-catalog';
 
 // How the gateway's own readiness is read from routers that do and do not serve grpc.health.v1 themselves.
 
@@ -56,6 +60,34 @@ describe('GatewayBackend.ready', () => {
       for (const b of [viaRouter, viaBare, nobody]) await b.close();
       router.close();
       bare.close();
+    }
+  });
+});
+
+describe('GatewayBackend errors', () => {
+  it('reports a router without a route for a signature model as the deployment\'s 502, keeping its code and message', async () => {
+    const router = await serve((s) =>
+      s.addService(kserve.GRPCInferenceServiceService, {
+        modelInfer: (_call: unknown, cb: (e: object) => void) => {
+          const trailers = new Metadata();
+          trailers.set('bg-error-code', 'BG_UNKNOWN_MODEL');
+          trailers.set('x-gateway-error', 'BG_UNKNOWN_MODEL');
+          cb({ code: status.NOT_FOUND, details: 'unknown model "6687ad3b04248f708c1e0c95"; known models: other', metadata: trailers });
+        },
+      } as unknown as kserve.GRPCInferenceServiceServer),
+    );
+    const signature = await loadSignatureFile(join(FIXTURES, 'existing-deployment-signature.yaml'));
+    const model = new ModelCatalog(signature, { maxImagePixels: 1e6 }).get('6687ad3b04248f708c1e0c95');
+    const backend = new GatewayBackend({ target: router.address, maxMessageBytes: 1 << 20 });
+    try {
+      await expect(backend.infer({ model: model.plan, inputs: [], outputs: ['output'], deadline: deadline() })).rejects.toMatchObject({
+        code: 'BG_UPSTREAM_ERROR',
+        httpStatus: 502,
+        details: { upstreamStatus: 'BG_UNKNOWN_MODEL', upstreamMessage: expect.stringContaining('known models: other') },
+      });
+    } finally {
+      await backend.close();
+      router.close();
     }
   });
 });

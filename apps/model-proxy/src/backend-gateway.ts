@@ -1,7 +1,7 @@
 import { Client, credentials, Metadata, status, type ChannelCredentials, type ChannelOptions, type ServiceError } from '@grpc/grpc-js';
 import type { ModelIoPlan } from '@bundlegate/bundle';
 import { health, kserve, tfs } from '@bundlegate/protos';
-import { BgError, fromGrpcError, REQUEST_ID_HEADER } from '@bundlegate/service-kit';
+import { BgError, bgError, fromGrpcError, REQUEST_ID_HEADER } from '@bundlegate/service-kit';
 import { fromModelInferResponse, fromPredictResponse, toModelInferRequest, toPredictRequest, type AnyTensor } from '@bundlegate/tensors';
 import { tensorsByName, type InferCall, type InferenceBackend } from './backend';
 import { serializeModelInferRequest, serializePredictRequest } from './wire-encoding';
@@ -134,12 +134,17 @@ export class GatewayBackend implements InferenceBackend {
   }
 }
 
+/** Codes a router answers with when it cannot route: the proxy knows the model, so they are the deployment's fault. */
+const ROUTING_CODES = new Set<string>(['BG_UNKNOWN_MODEL', 'BG_UNKNOWN_VERSION', 'BG_MISSING_MODEL_ID', 'BG_NOT_FOUND']);
+
 /**
  * A failed call → a registry error keeping the upstream status and message. UNAVAILABLE and DEADLINE_EXCEEDED keep
- * their codes (503/504) and carry the upstream's words in the message.
+ * their codes (503/504) and carry the upstream's words in the message; a router that cannot route a model the
+ * signature lists is a 502, not the client's 404.
  */
 export function upstreamError(err: Partial<ServiceError> & { code?: number }, modelId: string | undefined): BgError {
   const e = fromGrpcError(err, { modelId });
+  if (ROUTING_CODES.has(e.code)) return bgError('BG_UPSTREAM_ERROR', { modelId, upstreamStatus: e.code, upstreamMessage: e.message }, { cause: err });
   if ((e.code === 'BG_UPSTREAM_UNAVAILABLE' || e.code === 'BG_UPSTREAM_TIMEOUT') && err.details) {
     return new BgError(e.code, e.details as never, { cause: err, message: `${e.message}: ${err.details}` });
   }
