@@ -28,7 +28,7 @@ export function kserveService(ctx: ServingContext): kserve.GRPCInferenceServiceS
     observeModelCall(ctx, { api: 'KServe', interface: 'gRPC', method, model: request.modelName, version: request.modelVersion, inference: true, requestId }, async () => {
       const version = parseVersion(request.modelName, request.modelVersion);
       // an unknown model is reported as such before the inputs are looked at
-      manager.status(request.modelName);
+      manager.checkModel(request.modelName);
       const inputs = kserveInputs(request);
       const result = await manager.infer({ model: request.modelName, version, inputs, outputs: kserveRequestedOutputs(request), moveInputs: true });
       ctx.metrics.inference(result.model, String(result.version), result.inferenceUs);

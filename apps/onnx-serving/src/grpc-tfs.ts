@@ -76,7 +76,7 @@ export function predictionService(ctx: ServingContext): tfs.PredictionServiceSer
         { api: 'TensorFlowServing', interface: 'gRPC', method: 'Predict', model: spec?.name ?? '', version: spec?.version === undefined ? '' : String(spec.version), inference: true, requestId },
         async (): Promise<tfs.PredictResponse> => {
           const { name, version } = modelOf(spec);
-          manager.status(name);
+          manager.checkModel(name);
           const inputs = predictInputs(request);
           const result = await manager.infer({ model: name, version, inputs, outputs: request.outputFilter, moveInputs: true });
           ctx.metrics.inference(result.model, String(result.version), result.inferenceUs);

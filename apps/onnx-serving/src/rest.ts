@@ -120,7 +120,7 @@ export function createRestHandler(ctx: ServingContext, options: RestOptions): (r
     const body = await readBody(req, options.maxBodyBytes);
     await observeModelCall(ctx, call(req, 'ModelInfer', model, version, true), async () => {
       const v = parseVersion(model, version);
-      manager.status(model);
+      manager.checkModel(model);
       const header = req.headers[INFERENCE_HEADER_CONTENT_LENGTH];
       const request = restInferRequest(body, Array.isArray(header) ? header[0] : header);
       const result = await manager.infer({ model, version: v, inputs: request.inputs, outputs: request.outputs.map((o) => o.name), moveInputs: true });

@@ -36,7 +36,7 @@ export interface ModelCall {
  */
 export async function observeModelCall<T>(ctx: ServingContext, call: ModelCall, work: () => Promise<T> | T): Promise<T> {
   const started = process.hrtime.bigint();
-  const known = ctx.manager.modelNames().includes(call.model);
+  const known = ctx.manager.has(call.model);
   const version = call.version !== '' ? call.version : known ? String(ctx.manager.availableVersions(call.model)[0] ?? '') : '';
   if (known && call.inference) ctx.metrics.current(call.model, 1);
   let ok = false;

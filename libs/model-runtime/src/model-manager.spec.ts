@@ -97,8 +97,8 @@ describe('ModelManager', () => {
     const gate = new Promise<void>((resolve) => (open = resolve));
     const slow = new ModelManager({ logger: log.logger, open: async (file, options) => (await gate, openModel(file, options)) });
     const applied = slow.apply(config(base));
-    await waitFor(() => slow.modelNames().length === 1, 5000, 'the model to be added');
-    expect(states(slow.status('clf'))).toEqual(['1:LOADING']);
+    // the directory scan comes first, then the version shows as loading until the gate opens
+    await waitFor(() => slow.has('clf') && states(slow.status('clf')).join() === '1:LOADING', 5000, 'version 1 to be loading');
     const any = await rejection(() => slow.acquire('clf'));
     expect(any.message).toBe('model "clf" is not ready: its versions are still loading');
     expect((await rejection(() => slow.acquire('clf', 1))).message).toBe('model "clf" is not ready: version 1 is still loading');

@@ -200,6 +200,16 @@ export class ModelManager {
     });
   }
 
+  /** Whether `name` is a configured model. */
+  has(name: string): boolean {
+    return this.models.has(name);
+  }
+
+  /** Throws BG_UNKNOWN_MODEL (listing the known ones) unless `name` is a configured model. */
+  checkModel(name: string): void {
+    this.entry(name);
+  }
+
   /** Names of the configured models, sorted. */
   modelNames(): string[] {
     return [...this.models.keys()].sort();
