@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -15,13 +15,34 @@ export function distMain(name: ServiceName): string {
   return join(REPO_ROOT, 'apps', name, 'dist', 'main.js');
 }
 
-/** Builds the services (Nx replays its cache when nothing changed). */
+/** Newest modification time of the .ts files under `dir`. */
+function newestSource(dir: string): number {
+  let newest = 0;
+  if (!existsSync(dir)) return newest;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestSource(path));
+    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+/** Whether dist/main.js is missing or older than the app's or any lib's sources (apps bundle libs from source). */
+function isStale(name: ServiceName, libsNewest: number): boolean {
+  const dist = distMain(name);
+  if (!existsSync(dist)) return true;
+  return statSync(dist).mtimeMs < Math.max(libsNewest, newestSource(join(REPO_ROOT, 'apps', name, 'src')));
+}
+
+/** Builds the services whose dist is missing or stale (CI has built them already; locally this catches edits). */
 export function buildServices(names: readonly ServiceName[]): void {
-  execFileSync('npx', ['nx', 'run-many', '-t', 'build', `--projects=${names.map((n) => PROJECTS[n]).join(',')}`, '--outputStyle=static'], {
-    cwd: REPO_ROOT,
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, NX_DAEMON: 'false' },
-  });
+  const libsNewest = Math.max(...readdirSync(join(REPO_ROOT, 'libs')).map((lib) => newestSource(join(REPO_ROOT, 'libs', lib, 'src'))));
+  const stale = names.filter((n) => isStale(n, libsNewest));
+  if (stale.length > 0) {
+    // the apps bundle their libs from source, so their own build is all that is needed
+    const args = ['nx', 'run-many', '-t', 'build', `--projects=${stale.map((n) => PROJECTS[n]).join(',')}`, '--excludeTaskDependencies', '--outputStyle=static'];
+    execFileSync('npx', args, { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, NX_DAEMON: 'false' } });
+  }
   for (const n of names) if (!existsSync(distMain(n))) throw new Error(`${n} was not built: ${distMain(n)} is missing`);
 }
 
