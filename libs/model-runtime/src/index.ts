@@ -40,7 +40,7 @@ export type {
 } from './model-manager';
 
 // ---- one model file: sessions on worker threads or inline, inputs checked and bound
-export { openModel } from './open-model';
+export { INLINE_BELOW_MS, openModel } from './open-model';
 export type { ModelOpener } from './open-model';
 export { sessionOptions } from './model-runner';
 export type { ModelRunner } from './model-runner';
