@@ -187,6 +187,18 @@ describe('worker executor', () => {
     }
   });
 
+  it('fails only the run whose feed onnxruntime refuses, and the thread serves on', async () => {
+    const runner = await openModel(demoModelFile(CLASSIFIER), resolveRuntimeOptions({ nireq: 1, pluginConfig: { executor: 'worker' } }, 2).options);
+    try {
+      const bad = { name: 'image_input', type: 'float32' as const, dims: [1, 64, 64, 3], data: new Float32Array(5) };
+      await expect(runner.run([bad], ['label'])).rejects.toThrow(/size|length/i);
+      const good = toOrtValue('image_input', { datatype: 'FP32', shape: [1, 64, 64, 3], data: new Float32Array(12288) } as Tensor);
+      await expect(runner.run([good], ['label'])).resolves.toHaveLength(1);
+    } finally {
+      await runner.close();
+    }
+  });
+
   it('rejects runs still queued when closed', async () => {
     const runner = await openModel(demoModelFile(ANOMALY), resolveRuntimeOptions({ nireq: 1, pluginConfig: { executor: 'worker' } }, 2).options);
     const feed = toOrtValue('input', { datatype: 'FP32', shape: [1, 3, 224, 224], data: pixels(3 * 224 * 224, 2) } as Tensor);

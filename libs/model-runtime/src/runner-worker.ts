@@ -39,6 +39,8 @@ interface Slot {
   worker: Worker;
   job: Job | undefined;
   ready: boolean;
+  /** A replacement for a crashed worker is loading: runs wait for it rather than fail. */
+  respawning: boolean;
 }
 
 interface Loaded {
@@ -98,7 +100,7 @@ export async function openWorkerRunner(file: string, options: RuntimeOptions): P
     throw err;
   }
   const { inputs, outputs } = loaded[0] as Loaded;
-  const slots: Slot[] = spawned.map((s) => ({ worker: s.worker, job: undefined, ready: true }));
+  const slots: Slot[] = spawned.map((s) => ({ worker: s.worker, job: undefined, ready: true, respawning: false }));
   const queue: Job[] = [];
   let nextId = 1;
   let closed = false;
@@ -143,17 +145,23 @@ export async function openWorkerRunner(file: string, options: RuntimeOptions): P
     dispatch(slot);
   };
 
+  const failQueued = (): void => {
+    for (const job of queue.splice(0)) job.reject(new Error('every inference worker of this model has failed'));
+  };
+
   const watch = (slot: Slot): void => {
     slot.worker.on('message', (msg: FromWorker) => settle(slot, msg));
     slot.worker.once('exit', (code) => {
       if (closed) return;
       // a crashed worker takes its run with it; the slot comes back once a fresh session has loaded
       slot.ready = false;
+      slot.respawning = true;
       slot.job?.reject(new Error(`inference worker exited with code ${code}`));
       slot.job = undefined;
       const replacement = spawn(file, options);
       replacement.loaded.then(
         () => {
+          slot.respawning = false;
           if (closed) {
             void replacement.worker.terminate();
             return;
@@ -165,7 +173,9 @@ export async function openWorkerRunner(file: string, options: RuntimeOptions): P
         },
         () => {
           // the file may be gone by now; the slot stays down and the others keep serving
+          slot.respawning = false;
           void replacement.worker.terminate();
+          if (!slots.some((s) => s.ready || s.respawning)) failQueued();
         },
       );
     });
@@ -178,10 +188,7 @@ export async function openWorkerRunner(file: string, options: RuntimeOptions): P
       queue.push({ id: nextId++, feeds, fetches, resolve: (outputs, ms) => resolve({ outputs, ms }), reject });
       const idle = slots.find((s) => s.ready && s.job === undefined);
       if (idle) dispatch(idle);
-      else if (!slots.some((s) => s.ready)) {
-        const job = queue.pop() as Job;
-        job.reject(new Error('every inference worker of this model has failed'));
-      }
+      else if (!slots.some((s) => s.ready || s.respawning)) failQueued();
     });
   };
 

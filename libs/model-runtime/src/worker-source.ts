@@ -18,10 +18,13 @@ parentPort.on('message', (msg) => {
     loading.then(() => (session ? session.release() : undefined)).catch(() => undefined).then(() => parentPort.close());
     return;
   }
-  const feeds = {};
-  for (const v of msg.feeds) feeds[v.name] = new ort.Tensor(v.type, v.data, v.dims);
   const started = performance.now();
-  session.run(feeds, msg.fetches).then(
+  // a feed onnxruntime refuses fails this run only, not the thread
+  new Promise((resolve) => {
+    const feeds = {};
+    for (const v of msg.feeds) feeds[v.name] = new ort.Tensor(v.type, v.data, v.dims);
+    resolve(session.run(feeds, msg.fetches));
+  }).then(
     (results) => {
       const ms = performance.now() - started;
       const outputs = [];
