@@ -22,6 +22,11 @@ export const MODEL_PROXY_CONFIG = {
     required: true,
     help: 'bundle-signature.yaml to serve (the existing-deployment shape, plus Bundlegate additions).',
   }),
+  targetBundle: string({
+    flag: 'target_bundle',
+    env: 'MODEL_PROXY_TARGET_BUNDLE',
+    help: 'Serve only this bundle of the signature (its name under models:), as --target-bundle in existing deployments.',
+  }),
   backend: oneOf({
     flag: 'backend',
     env: 'MODEL_PROXY_BACKEND',

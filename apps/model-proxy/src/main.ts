@@ -6,6 +6,7 @@ import { InProcessBackend } from './backend-in-process';
 import type { InferenceBackend } from './backend';
 import { crossCheckConfig, MODEL_PROXY_CONFIG, type ModelProxyConfig } from './config';
 import { createModelProxy } from './model-proxy';
+import { selectBundle, TargetBundleError } from './target-bundle';
 
 async function createBackend(config: ModelProxyConfig, signature: BundleSignature, logger: Logger): Promise<InferenceBackend> {
   if (config.backend === 'in-process') {
@@ -39,8 +40,9 @@ async function main(): Promise<void> {
   let signature: BundleSignature;
   try {
     signature = await loadSignatureFile(config.signature);
+    if (config.targetBundle !== undefined) signature = selectBundle(signature, config.targetBundle);
   } catch (error) {
-    if (!(error instanceof BundleFileError)) throw error;
+    if (!(error instanceof BundleFileError) && !(error instanceof TargetBundleError)) throw error;
     process.stderr.write(`model-proxy: ${error.message}\n`);
     process.exit(2);
   }
