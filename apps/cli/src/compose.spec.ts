@@ -1,4 +1,5 @@
 import { readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadBundleFile } from '@bundlegate/bundle';
 import { parse } from 'yaml';
@@ -265,8 +266,9 @@ describe('regenerating after a bundle change', () => {
     const compose = parse(await readFile(join(result.baseDir, 'docker-compose.yaml'), 'utf8')) as ComposeFile;
     const bucket = compose.services['model_download']?.volumes?.find((v) => v['target'] === '/buckets/1');
     expect(bucket?.['source']).toBe('../../../../deploy/demo/bucket/models');
-    // the checkout's tmp/ and the OS temp dir share only "/": a relative path would climb to the root
-    const elsewhere = await generateCompose({ bundlePath: bundle, outDir: join(REPO_ROOT, 'tmp', `compose-far-${process.pid}`) });
+    // the bundle lives under the OS temp dir; an output under another top-level dir shares only "/" with it
+    const otherTop = tmpdir().startsWith('/var/tmp') ? '/dev/shm' : '/var/tmp';
+    const elsewhere = await generateCompose({ bundlePath: bundle, outDir: join(otherTop, `bundlegate-compose-far-${process.pid}`) });
     try {
       const c2 = parse(await readFile(join(elsewhere.baseDir, 'docker-compose.yaml'), 'utf8')) as ComposeFile;
       expect(c2.services['model_download']?.volumes?.find((v) => v['target'] === '/buckets/1')?.['source']).toBe(join(root, 'deploy/demo/bucket/models'));

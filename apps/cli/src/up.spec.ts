@@ -57,7 +57,8 @@ describe('planUp on the demo bundle', () => {
     expect(banner).toContain('  curl http://127.0.0.1:8000/api/v1/config\n');
     expect(banner).toContain(`  curl -F input=@deploy/demo/samples/gradient-320x240.jpg http://127.0.0.1:8000/api/v1/models/${ANOMALY}/predict\n`);
     expect(banner).toContain(`  curl -F image_input=@deploy/demo/samples/gradient-320x240.jpg http://127.0.0.1:8000/api/v1/models/${FRAUD}/predict\n`);
-    expect(upBanner(demo, { ports: DEFAULT_STACK_PORTS, cwd: tmpdir() })).toContain(`-F input=@${DEMO_DIR}/samples/gradient-320x240.jpg`);
+    // from a directory the samples are not below, the path is shown absolute
+    expect(upBanner(demo, { ports: DEFAULT_STACK_PORTS, cwd: join(DEMO_DIR, 'elsewhere') })).toContain(`-F input=@${DEMO_DIR}/samples/gradient-320x240.jpg`);
   });
 });
 
