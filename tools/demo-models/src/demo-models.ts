@@ -56,7 +56,7 @@ export const VISUAL_ANOMALY: DemoModel = {
     'Patch-embedding grid: normalise with ImageNet mean/std → Conv 3→48 (3×3) → ReLU → MaxPool 4×4 → ' +
     'Conv 48→768 (4×4, stride 4) → Transpose to NHWC. Each of the 14 × 14 cells embeds one 16 × 16 pixel patch ' +
     'of the 224 × 224 input. The proxy decodes and resizes the upload (decodeJpeg), so the backend gets NCHW floats.',
-  inputs: [{ name: VISUAL_ANOMALY_INPUT, type: 'float32', shape: VISUAL_ANOMALY_INPUT_SHAPE, meaning: 'RGB, NCHW, values 0..1' }],
+  inputs: [{ name: VISUAL_ANOMALY_INPUT, type: 'float32', shape: VISUAL_ANOMALY_INPUT_SHAPE, meaning: 'RGB, NCHW, values 0..255' }],
   outputs: [{ name: VISUAL_ANOMALY_OUTPUT, type: 'float32', shape: VISUAL_ANOMALY_OUTPUT_SHAPE, meaning: 'rows × cols × channels embedding grid' }],
   signatureInputs: [
     {

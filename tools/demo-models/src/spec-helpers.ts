@@ -6,13 +6,13 @@ async function decodeRgb(encoded: Uint8Array, width: number, height: number): Pr
   return sharp(encoded).removeAlpha().resize(width, height, { fit: 'fill' }).raw().toBuffer();
 }
 
-/** NCHW float32 in 0..1: the visual-anomaly input after decodeJpeg with channelFirstRaster. */
+/** NCHW float32 in 0..255: the visual-anomaly input after decodeJpeg with channelFirstRaster. */
 export async function imageToNchw(encoded: Uint8Array, size: number): Promise<ort.Tensor> {
   const rgb = await decodeRgb(encoded, size, size);
   const plane = size * size;
   const data = new Float32Array(3 * plane);
   for (let i = 0; i < plane; i++) {
-    for (let c = 0; c < 3; c++) data[c * plane + i] = (rgb[i * 3 + c] ?? 0) / 255;
+    for (let c = 0; c < 3; c++) data[c * plane + i] = rgb[i * 3 + c] ?? 0;
   }
   return new ort.Tensor('float32', data, [1, 3, size, size]);
 }

@@ -5,7 +5,7 @@ import { createPrng } from './prng';
 export const VISUAL_ANOMALY_ID = '6687ad3b04248f708c1e0c95';
 export const VISUAL_ANOMALY_INPUT = 'input';
 export const VISUAL_ANOMALY_OUTPUT = 'output';
-/** NCHW, RGB in 0..1 as the proxy's decodeJpeg produces it. */
+/** NCHW, RGB in 0..255 as the proxy's decodeJpeg produces it (no scaling in the signature). */
 export const VISUAL_ANOMALY_INPUT_SHAPE = [1, 3, 224, 224] as const;
 /** NHWC patch grid: 14 × 14 patches of 16 × 16 pixels, 768 channels each. */
 export const VISUAL_ANOMALY_OUTPUT_SHAPE = [1, 14, 14, 768] as const;
@@ -15,9 +15,9 @@ const STEM_CHANNELS = 48;
 const EMBED_CHANNELS = VISUAL_ANOMALY_OUTPUT_SHAPE[3];
 const POOL = 4;
 const PATCH = 4;
-// ImageNet statistics: what a real backbone fed by decodeJpeg (0..1 RGB) expects
-const MEAN = [0.485, 0.456, 0.406];
-const STD = [0.229, 0.224, 0.225];
+// ImageNet statistics on 0..1 RGB, scaled to the 0..255 pixels decodeJpeg hands over: (x/255 - m)/s = (x - 255m)/255s
+const MEAN = [0.485, 0.456, 0.406].map((m) => m * 255);
+const STD = [0.229, 0.224, 0.225].map((s) => s * 255);
 
 /**
  * A patch-embedding grid: normalise → Conv 3→48 (3×3) → ReLU → MaxPool 4×4 → Conv 48→768 (4×4, stride 4)
