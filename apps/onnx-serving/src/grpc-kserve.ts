@@ -3,6 +3,7 @@ import { parseVersion, type InferResult } from '@bundlegate/model-runtime';
 import type { kserve } from '@bundlegate/protos';
 import { bgError, toBgError } from '@bundlegate/service-kit';
 import { encodeKServeTensors } from '@bundlegate/tensors';
+import { isMalformed, malformedError } from './grpc-malformed';
 import { requestIdOf, unary } from './grpc-unary';
 import { kserveInputs, kserveRequestedOutputs } from './request-tensors';
 import { observeModelCall, PLATFORM, SERVER_NAME, SERVER_VERSION, type ServingContext } from './serving-context';
@@ -79,12 +80,15 @@ export function kserveService(ctx: ServingContext): kserve.GRPCInferenceServiceS
       let ended = false;
       const requestId = requestIdOf(call.metadata);
       call.on('data', (request: kserve.ModelInferRequest) => {
-        const response = infer(request, 'ModelStreamInfer', requestId).then(
+        const work = isMalformed(request) ? Promise.reject(malformedError(request)) : infer(request, 'ModelStreamInfer', requestId);
+        const response = work.then(
           (inferResponse): kserve.ModelStreamInferResponse => ({ errorMessage: '', inferResponse }),
           // the id comes back with the error so a client can pair it with its request
           (err: unknown): kserve.ModelStreamInferResponse => ({
             errorMessage: toBgError(err).message,
-            inferResponse: { modelName: request.modelName, modelVersion: request.modelVersion, id: request.id, parameters: {}, outputs: [], rawOutputContents: [] },
+            inferResponse: isMalformed(request)
+              ? undefined
+              : { modelName: request.modelName, modelVersion: request.modelVersion, id: request.id, parameters: {}, outputs: [], rawOutputContents: [] },
           }),
         );
         tail = tail.then(async () => {

@@ -4,6 +4,7 @@ import type { ModelStatus } from '@bundlegate/model-runtime';
 import { health as healthPb, packageDefinition, serviceNames, tfs } from '@bundlegate/protos';
 import { createGrpcHealth, grpcMessageLimits, type GrpcHealth, type HealthState } from '@bundlegate/service-kit';
 import { kserveService } from './grpc-kserve';
+import { tolerantService } from './grpc-malformed';
 import { raiseStreamWindow } from './http2-window';
 import { modelService, predictionService } from './grpc-tfs';
 import { kserveServiceDefinition } from './kserve-wire';
@@ -50,9 +51,9 @@ export interface GrpcServerOptions {
 export function createGrpcServer(ctx: ServingContext, options: GrpcServerOptions): Server {
   const server = new Server({ ...grpcMessageLimits(options.maxMessageBytes) });
   if (options.flowControlWindow > 0) raiseStreamWindow(server, options.flowControlWindow);
-  server.addService(kserveServiceDefinition, kserveService(ctx));
-  server.addService(tfs.PredictionServiceService, predictionService(ctx));
-  server.addService(tfs.ModelServiceService, modelService(ctx));
+  server.addService(tolerantService(kserveServiceDefinition), kserveService(ctx));
+  server.addService(tolerantService(tfs.PredictionServiceService), predictionService(ctx));
+  server.addService(tolerantService(tfs.ModelServiceService), modelService(ctx));
   const health = new ModelHealth(ctx.health);
   health.update(ctx.manager.statuses());
   ctx.manager.onChange((models) => health.update(models));

@@ -1,5 +1,6 @@
 import type { Metadata, ServerErrorResponse } from '@grpc/grpc-js';
 import { REQUEST_ID_HEADER, toGrpcStatus } from '@bundlegate/service-kit';
+import { isMalformed, malformedError } from './grpc-malformed';
 
 /** The error form grpc-js callbacks and `emit('error')` take, from any thrown value. */
 export function grpcError(err: unknown): ServerErrorResponse {
@@ -18,6 +19,10 @@ export function unary<Req, Res>(
   handle: (request: Req, requestId: string | undefined) => Promise<Res> | Res,
 ): (call: { request: Req; metadata?: Metadata }, callback: (err: ServerErrorResponse | null, value?: Res) => void) => void {
   return (call, callback) => {
+    if (isMalformed(call.request)) {
+      callback(grpcError(malformedError(call.request)));
+      return;
+    }
     Promise.resolve()
       .then(() => handle(call.request, requestIdOf(call.metadata)))
       .then(
