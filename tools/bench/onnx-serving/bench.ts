@@ -203,6 +203,15 @@ function printRows(title: string, rows: readonly Row[]): void {
   }
 }
 
+/** The issue's targets, against the default layout: printed, not asserted. */
+function printTargets(rows: readonly Row[]): void {
+  const anomaly = rows.filter((r) => r.model.startsWith('anomaly'));
+  const classifier = rows.find((r) => r.model.startsWith('classifier') && r.concurrency === 1);
+  console.log('');
+  for (const r of anomaly) console.log(`target anomaly throughput ≥ 0.9× in-process, concurrency ${r.concurrency}: ${f(r.grpc.rps / r.inProcess.rps)}×`);
+  if (classifier) console.log(`target classifier added p50 < 0.3 ms, concurrency 1: ${f(classifier.grpc.p50 - classifier.inProcess.p50, 3)} ms`);
+}
+
 // ---- the run
 
 interface Variant {
@@ -252,16 +261,18 @@ async function runVariant(variant: Variant, sessions: Map<string, ort.InferenceS
 
 async function main(): Promise<void> {
   const cores = availableParallelism();
-  console.log(`onnx-serving vs in-process onnxruntime-node ${ort.env.versions.common}: ${cores} cores (${cpus()[0]?.model ?? 'unknown CPU'}), node ${process.version}, ${SECONDS}s per measurement`);
+  const seconds = COMPARE ? Math.min(SECONDS, 2) : SECONDS;
+  console.log(`onnx-serving vs in-process onnxruntime-node ${ort.env.versions.common}: ${cores} cores (${cpus()[0]?.model ?? 'unknown CPU'}), node ${process.version}, ${seconds} s per path per cell`);
   console.log('in-process: InferenceSession.run with default session options, called from `conc` concurrent loops in this process');
   console.log(`gRPC: KServe ModelInfer (raw FP32 contents, request pre-encoded) to an onnx-serving process, one channel, client window ${CLIENT_WINDOW} B`);
   console.log(`the two are measured in alternating ${SLICE_MS} ms slices; load average at start: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   const sessions = new Map<string, ort.InferenceSession>();
   for (const m of MODELS) sessions.set(m.id, await ort.InferenceSession.create(join(MODELS_DIR, m.id, '1', 'model.onnx')));
   const started = performance.now();
-  for (const variant of COMPARE ? VARIANTS : VARIANTS.slice(0, 1)) {
-    const rows = await runVariant(variant, sessions, COMPARE ? Math.min(SECONDS, 2) : SECONDS);
+  for (const [i, variant] of (COMPARE ? VARIANTS : VARIANTS.slice(0, 1)).entries()) {
+    const rows = await runVariant(variant, sessions, seconds);
     printRows(`server: ${variant.name}`, rows);
+    if (i === 0) printTargets(rows);
   }
   console.log(`\n(${f((performance.now() - started) / 1000, 0)} s)`);
   for (const s of sessions.values()) await s.release();
