@@ -1,6 +1,7 @@
 import { Crc64NvmeJs } from '@aws-sdk/checksums';
 import { crc32, crc32c } from '@node-rs/crc32';
 import { createHash, type Hash } from 'node:crypto';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 
 /**
@@ -161,6 +162,24 @@ export async function hashFileRange(path: string, hasher: Hasher, start = 0, len
     }
   } finally {
     await fh.close();
+  }
+}
+
+/** hashFileRange without the thread pool: for the download path, where the bytes were just written and sit in the page cache. */
+export function hashFileRangeSync(path: string, hasher: Hasher, start: number, length: number): void {
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, Math.max(1, length)));
+    let pos = start;
+    const end = start + length;
+    while (pos < end) {
+      const n = readSync(fd, buf, 0, Math.min(buf.length, end - pos), pos);
+      if (n === 0) throw new Error(`${path} ended at ${pos}, expected ${end} bytes`);
+      hasher.update(buf.subarray(0, n));
+      pos += n;
+    }
+  } finally {
+    closeSync(fd);
   }
 }
 

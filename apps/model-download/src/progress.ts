@@ -26,7 +26,7 @@ export function createBarsProgress(stream: NodeJS.WriteStream = process.stderr):
   const multi = new MultiBar(
     {
       stream,
-      format: ' {model} |{bar}| {percentage}% {doneMB}/{totalMB} MB {files} files {speed} MB/s',
+      format: ' {model} |{bar}| {percentage}% {doneMB}/{totalMB} MiB {files} files {speed} MiB/s',
       hideCursor: true,
       clearOnComplete: false,
       fps: 5,

@@ -1,14 +1,13 @@
 import { bgError, isBgError, type BgError, type Logger } from '@bundlegate/service-kit';
-import { closeSync, createWriteStream, fstatSync, openSync, writevSync } from 'node:fs';
-import { mkdir, open, rm } from 'node:fs/promises';
+import { closeSync, createWriteStream, ftruncateSync, openSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { Readable, Transform } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   checksumEquals,
   createHasher,
   hashFile,
-  hashFileRange,
   pickChecksum,
   type ExpectedChecksum,
   type Hasher,
@@ -16,6 +15,8 @@ import {
 } from './checksum';
 import { createDecryptStream } from './model-crypto';
 import type { TransferPool } from './pool';
+import { createRangeHasher, receiveRange, receiveWhole } from './receiver';
+import { WRITE_BUFFER } from './file-sink';
 import type { RemoteObject, StorageBackend } from './storage';
 
 export interface TransferOptions {
@@ -51,9 +52,6 @@ export interface TransferResult {
   /** The written file's size and mtime, when the transfer already knows them. */
   readonly local?: { readonly size: number; readonly mtimeMs: number };
 }
-
-/** Bytes a file write stream gathers while a write is in flight: socket chunks are small, so this turns many small writes into few writev calls. */
-const WRITE_BUFFER = 1024 * 1024;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -185,87 +183,59 @@ async function attemptOnce(
     onBytes(object.size);
     return {};
   }
-  if (decryptKey === undefined && object.size <= (opts.memoryLimit ?? DEFAULT_MEMORY_LIMIT) && object.size < opts.rangeThreshold) {
-    return opts.pool.run(() => fetchSmall(opts, key, object.size, dest, expected, onBytes), object.size);
+  if (decryptKey !== undefined) {
+    return opts.pool.run(() => streamDecrypted(opts, key, object.size, dest, expected, onBytes, decryptKey, where), object.size);
   }
-  if (decryptKey !== undefined || object.size < opts.rangeThreshold || object.size <= opts.rangeSize) {
-    return opts.pool.run(() => streamWhole(opts, key, object.size, dest, expected, onBytes, decryptKey, where), object.size);
+  if (object.size < opts.rangeThreshold || object.size <= opts.rangeSize) {
+    // small objects are gathered whole (one writev); larger ones flushed every WRITE_BUFFER bytes
+    const flushAt = object.size <= (opts.memoryLimit ?? DEFAULT_MEMORY_LIMIT) ? Infinity : WRITE_BUFFER;
+    return opts.pool.run(() => fetchWhole(opts, key, object.size, dest, expected, onBytes, flushAt), object.size);
   }
   return fetchRanges(opts, key, object.size, dest, expected, onBytes, where);
 }
 
-/** Default size up to which an object is buffered in memory rather than streamed to disk. */
+/** Default size up to which an object is gathered in memory and written with one call. */
 export const DEFAULT_MEMORY_LIMIT = 1024 * 1024;
 
-/**
- * Small objects: read into memory (hashing as bytes arrive), then written with one writev. A write
- * stream per file costs several thread-pool round trips and stream bookkeeping, which dominate for
- * trees of many small files.
- */
-async function fetchSmall(
+async function fetchWhole(
   opts: TransferOptions,
   key: string,
   size: number,
   dest: string,
   expected: ExpectedChecksum | undefined,
   onBytes: (n: number) => void,
+  flushAt: number,
 ): Promise<Attempt> {
-  const hasher = expected ? createHasher(expected) : undefined;
-  const { stream, md5Unreliable } = await opts.backend.read(key);
-  const chunks: Buffer[] = [];
-  let bytes = 0;
+  let got;
   try {
-    // events rather than `for await`: no promise per chunk
-    await new Promise<void>((resolve, reject) => {
-      stream.on('data', (b: Buffer) => {
-        bytes += b.length;
-        // a body longer than listed is an error, not a reason to use unbounded memory
-        if (bytes > size) {
-          stream.destroy(new Error(`got more than the listed ${size} bytes`));
-          return;
-        }
-        hasher?.update(b);
-        onBytes(b.length);
-        chunks.push(b);
-      });
-      stream.once('end', resolve);
-      stream.once('error', reject);
-    });
+    got = await receiveWhole(
+      opts.backend,
+      { key, size, dest, flushAt, ...(expected ? { hash: { algorithm: expected.algorithm, ...(expected.partSize !== undefined ? { partSize: expected.partSize } : {}) } } : {}) },
+      onBytes,
+    );
   } catch (err) {
     throw isBgError(err) ? err : transferFailure(opts, key, err);
   }
-  if (bytes !== size) throw transferFailure(opts, key, new Error(`got ${bytes} of ${size} bytes`));
-  // synchronous on purpose: for a file this small one open/writev/fstat/close in place is cheaper than
-  // four thread-pool round trips, and a job has no requests waiting on its event loop
-  const fd = openSync(dest, 'w');
-  let local;
-  try {
-    if (chunks.length > 0) writevSync(fd, chunks);
-    const st = fstatSync(fd);
-    local = { size: st.size, mtimeMs: st.mtimeMs };
-  } finally {
-    closeSync(fd);
-  }
-  return { ...(hasher ? { actual: await hasher.digest() } : {}), ...(md5Unreliable ? { md5Unreliable } : {}), local };
+  if (got.bytes !== size) throw transferFailure(opts, key, new Error(`got ${got.bytes} of ${size} bytes`));
+  return { local: got.local, ...(got.actual !== undefined ? { actual: got.actual } : {}), ...(got.md5Unreliable ? { md5Unreliable: got.md5Unreliable } : {}) };
 }
 
-async function streamWhole(
+/** `.enc` objects: hash the ciphertext as it arrives, decrypt in a stream, plaintext to the file. */
+async function streamDecrypted(
   opts: TransferOptions,
   key: string,
   size: number,
   dest: string,
   expected: ExpectedChecksum | undefined,
   onBytes: (n: number) => void,
-  decryptKey: Buffer | undefined,
+  decryptKey: Buffer,
   where: string,
 ): Promise<Attempt> {
   const hasher = expected ? createHasher(expected) : undefined;
   const { stream, md5Unreliable } = await opts.backend.read(key);
   const tap = new Tap(hasher, onBytes);
-  const stages: (Readable | Transform)[] = [tap.attach(stream)];
-  if (decryptKey !== undefined) stages.push(createDecryptStream(decryptKey, where));
   try {
-    await pipeline([...stages, createWriteStream(dest, { highWaterMark: WRITE_BUFFER })]);
+    await pipeline(tap.attach(stream), createDecryptStream(decryptKey, where), createWriteStream(dest, { highWaterMark: WRITE_BUFFER }));
   } catch (err) {
     // a corrupted download also fails the GCM tag: report the checksum, which a retry can fix
     if (isBgError(err) && err.code === 'BG_DECRYPTION_FAILED' && hasher && tap.bytes === size && expected) {
@@ -300,16 +270,16 @@ async function fetchRanges(
   onBytes: (n: number) => void,
   where: string,
 ): Promise<Attempt> {
-  const fh = await open(dest, 'w');
+  const fd = openSync(dest, 'w');
   try {
-    await fh.truncate(size);
+    ftruncateSync(fd, size);
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
   const ranges: { start: number; end: number }[] = [];
   for (let start = 0; start < size; start += opts.rangeSize) ranges.push({ start, end: Math.min(size, start + opts.rangeSize) - 1 });
 
-  const hasher = expected ? createHasher(expected) : undefined;
+  const hasher = expected ? createRangeHasher(dest, { algorithm: expected.algorithm, ...(expected.partSize !== undefined ? { partSize: expected.partSize } : {}) }) : undefined;
   const done = ranges.map(() => false);
   let hashed = 0;
   let hashing: Promise<void> = Promise.resolve();
@@ -320,7 +290,7 @@ async function fetchRanges(
     hashing = hashing.then(async () => {
       while (!failed && hashed < ranges.length && done[hashed]) {
         const r = ranges[hashed] as { start: number; end: number };
-        await hashFileRange(dest, hasher, r.start, r.end - r.start + 1);
+        await hasher.update(r.start, r.end - r.start + 1);
         hashed++;
       }
     });
@@ -362,15 +332,14 @@ async function fetchRange(
   for (let attempt = 0; attempt <= opts.retries; attempt++) {
     if (attempt > 0) await sleep((opts.retryDelayMs ?? 250) * 2 ** (attempt - 1));
     let counted = 0;
-    const tap = new Tap(undefined, (n) => {
+    const count = (n: number) => {
       counted += n;
       onBytes(n);
-    });
+    };
     try {
-      const { stream, md5Unreliable } = await opts.backend.read(key, r);
-      await pipeline(tap.attach(stream), createWriteStream(dest, { flags: 'r+', start: r.start, highWaterMark: WRITE_BUFFER }));
-      if (tap.bytes !== want) throw new Error(`range ${r.start}-${r.end}: got ${tap.bytes} of ${want} bytes`);
-      return md5Unreliable;
+      const got = await receiveRange(opts.backend, { key, start: r.start, end: r.end, dest }, count);
+      if (got.bytes !== want) throw new Error(`range ${r.start}-${r.end}: got ${got.bytes} of ${want} bytes`);
+      return got.md5Unreliable;
     } catch (err) {
       onBytes(-counted);
       last = err;

@@ -1,0 +1,81 @@
+import { createHasher, hashFileRangeSync, type ExpectedChecksum } from './checksum';
+import { FileSink, receive, WRITE_BUFFER } from './file-sink';
+import type { StorageBackend } from './storage';
+
+export type HashSpec = Pick<ExpectedChecksum, 'algorithm' | 'partSize'>;
+
+export interface WholeJob {
+  readonly key: string;
+  readonly size: number;
+  readonly dest: string;
+  readonly hash?: HashSpec;
+  /** Bytes gathered before each write; Infinity gathers the whole (small) object for one write. */
+  readonly flushAt: number;
+}
+
+export interface WholeResult {
+  readonly bytes: number;
+  readonly actual?: string;
+  readonly md5Unreliable?: string;
+  readonly local: { readonly size: number; readonly mtimeMs: number };
+}
+
+export interface RangeJob {
+  readonly key: string;
+  readonly start: number;
+  readonly end: number;
+  readonly dest: string;
+}
+
+export interface RangeResult {
+  readonly bytes: number;
+  readonly md5Unreliable?: string;
+}
+
+/** Hashes a ranged download's file in order, range by range, as the ranges land. */
+export interface RangeHasher {
+  update(start: number, length: number): Promise<void>;
+  digest(): Promise<string>;
+}
+
+/** Receives a whole object into `job.dest`, hashing it on the way. */
+export async function receiveWhole(backend: StorageBackend, job: WholeJob, onBytes: (n: number) => void): Promise<WholeResult> {
+  const hasher = job.hash ? createHasher(job.hash) : undefined;
+  const { stream, md5Unreliable } = await backend.read(job.key);
+  const sink = new FileSink(job.dest, 'w', 0, job.flushAt);
+  let bytes: number;
+  let local;
+  try {
+    bytes = await receive(stream, sink, job.size, hasher, onBytes);
+    local = sink.finish();
+  } catch (err) {
+    sink.abort();
+    throw err;
+  }
+  return { bytes, local, ...(hasher ? { actual: await hasher.digest() } : {}), ...(md5Unreliable ? { md5Unreliable } : {}) };
+}
+
+/** Receives one range of an object at its offset in `job.dest` (already sized). */
+export async function receiveRange(backend: StorageBackend, job: RangeJob, onBytes: (n: number) => void): Promise<RangeResult> {
+  const { stream, md5Unreliable } = await backend.read(job.key, { start: job.start, end: job.end });
+  const sink = new FileSink(job.dest, 'r+', job.start, WRITE_BUFFER);
+  try {
+    const bytes = await receive(stream, sink, job.end - job.start + 1, undefined, onBytes);
+    sink.finish();
+    return { bytes, ...(md5Unreliable ? { md5Unreliable } : {}) };
+  } catch (err) {
+    sink.abort();
+    throw err;
+  }
+}
+
+/** Hashes a ranged download's file in order, reading back each range once it and all before it landed. */
+export function createRangeHasher(path: string, hash: HashSpec): RangeHasher {
+  const hasher = createHasher(hash);
+  return {
+    async update(start, length) {
+      hashFileRangeSync(path, hasher, start, length);
+    },
+    digest: () => hasher.digest(),
+  };
+}
