@@ -55,7 +55,7 @@ describe.each(['file', 's3', 'gs'] as const)('sync from %s', (kind) => {
   });
 
   it('first sync, no-op re-sync, changed file, new version, prune', async () => {
-    const v1 = { '1/model.onnx': randomBytes(300_000), '1/assets/vocab.txt': 'a\nb\n', 'config.pbtxt': 'name: "m1"' };
+    const v1 = { '1/model.onnx': randomBytes(300_000), '1/assets/vocab (en)+1 é.txt': 'a\nb\n', 'config.pbtxt': 'name: "m1"' };
     for (const [k, v] of Object.entries(v1)) await store.put(`m1/${k}`, v);
     await store.put('m2/7/model.onnx', 'second model');
 
@@ -65,7 +65,7 @@ describe.each(['file', 's3', 'gs'] as const)('sync from %s', (kind) => {
     expect(await readTree(join(modelsDir, 'm1'))).toEqual(encodeTree(v1));
     expect(await readTree(join(modelsDir, 'm2'))).toEqual(encodeTree({ '7/model.onnx': 'second model' }));
     const manifest = await readManifest(modelsDir, 'm1');
-    expect(Object.keys(manifest?.files ?? {}).sort()).toEqual(['1/assets/vocab.txt', '1/model.onnx', 'config.pbtxt']);
+    expect(Object.keys(manifest?.files ?? {}).sort()).toEqual(['1/assets/vocab (en)+1 é.txt', '1/model.onnx', 'config.pbtxt']);
     expect(manifest?.files['1/model.onnx']?.verifiedBy).toBe(kind === 'file' ? 'none' : kind === 's3' ? 'md5' : 'crc32c');
     // nothing left in staging
     expect(await readdir(modelsDir)).toEqual(expect.not.arrayContaining(['.staging']));
@@ -76,7 +76,7 @@ describe.each(['file', 's3', 'gs'] as const)('sync from %s', (kind) => {
     expect((await stat(join(modelsDir, 'm1', '1'))).ino).toBe(versionInode);
 
     // same size, different bytes: only a checksum (or mtime for file://) can tell
-    const vocabInode = (await stat(join(modelsDir, 'm1', '1', 'assets', 'vocab.txt'))).ino;
+    const vocabInode = (await stat(join(modelsDir, 'm1', '1', 'assets', 'vocab (en)+1 é.txt'))).ino;
     const changed = randomBytes(300_000);
     if (kind === 'file') await new Promise((r) => setTimeout(r, 20));
     await store.put('m1/1/model.onnx', changed);
@@ -84,7 +84,7 @@ describe.each(['file', 's3', 'gs'] as const)('sync from %s', (kind) => {
     expect({ fetched: third.fetched, skipped: third.skipped }).toEqual({ fetched: 1, skipped: 2 });
     expect(await readFile(join(modelsDir, 'm1', '1', 'model.onnx'))).toEqual(changed);
     // the unchanged file was carried into the new version directory by a hard link, not downloaded
-    expect((await stat(join(modelsDir, 'm1', '1', 'assets', 'vocab.txt'))).ino).toBe(vocabInode);
+    expect((await stat(join(modelsDir, 'm1', '1', 'assets', 'vocab (en)+1 é.txt'))).ino).toBe(vocabInode);
 
     await store.put('m1/2/model.onnx', 'version two');
     const fourth = await sync(['m1']);
@@ -93,7 +93,7 @@ describe.each(['file', 's3', 'gs'] as const)('sync from %s', (kind) => {
 
     // prune: off by default (like rclone copy), on demand (like rclone sync)
     await store.remove('m1/1/model.onnx');
-    await store.remove('m1/1/assets/vocab.txt');
+    await store.remove('m1/1/assets/vocab (en)+1 é.txt');
     await writeFile(join(modelsDir, 'm1', '2', 'local-extra.txt'), 'mine');
     await sync(['m1']);
     expect(existsSync(join(modelsDir, 'm1', '1', 'model.onnx'))).toBe(true);
