@@ -2,6 +2,7 @@ import { createServer as createNetServer, type AddressInfo, type Server, type So
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { bgError, toHttpError, type BgError } from '@bundlegate/service-kit';
 import { GrpcCall, type CallContext } from './grpc-call';
+import { GatewayHealth, HEALTH_CHECK_PATH, HEALTH_WATCH_PATH } from './grpc-health';
 import { H2_ERROR, H2Connection, type H2Stream, type LocalSettings, type StreamHandler } from './h2-connection';
 import type { HeaderList } from './hpack';
 import { NEED_MORE, SNIFFABLE_PATHS, sniffModelName } from './model-name-sniffer';
@@ -24,6 +25,8 @@ export interface GrpcListenerOptions {
   /** Route ModelInfer / Predict calls without `model-id` by the model name in their first bytes. */
   readonly sniffModelName: boolean;
   readonly tls?: ListenerTls;
+  /** How often a grpc.health.v1 Watch re-reads the status (default 1 s). */
+  readonly healthWatchIntervalMs?: number;
 }
 
 /** What the listener reads per call: swapped as a whole on reload. */
@@ -43,12 +46,14 @@ const DISCARD: StreamHandler = {
 /**
  * The gRPC listener: HTTP/2 (h2c, or TLS with ALPN h2) on the gateway's own framing layer, since
  * grpc-js's Server dispatches only registered methods and the gateway forwards any `:path`. Also
- * answers GET /health (as the nginx setup did), /healthz and /readyz.
+ * answers GET /health (as the nginx setup did), /healthz and /readyz, and grpc.health.v1 calls
+ * without `model-id`.
  */
 export class GrpcListener {
   readonly server: Server;
   private readonly connections = new Set<H2Connection>();
   private readonly settings: LocalSettings;
+  readonly health: GatewayHealth;
 
   constructor(
     private readonly state: RouterState,
@@ -62,6 +67,7 @@ export class GrpcListener {
       maxFrameSize: options.maxFrameSize,
       maxHeaderListSize: options.maxHeaderListSize,
     };
+    this.health = new GatewayHealth(state, options.healthWatchIntervalMs);
     const tls = options.tls;
     this.server = tls
       ? createTlsServer(
@@ -105,6 +111,8 @@ export class GrpcListener {
   /** Stops accepting connections and sends GOAWAY; calls in flight finish, for at most `drainMs`. */
   async close(drainMs: number): Promise<void> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    // Watch streams learn NOT_SERVING now and end, instead of holding their connections
+    this.health.refresh();
     for (const c of this.connections) c.close();
     const timer = setTimeout(() => {
       for (const c of this.connections) c.destroy();
@@ -139,17 +147,26 @@ export class GrpcListener {
       return;
     }
     const state = this.state;
-    if (state.draining) {
-      this.reject(stream, bgError('BG_SHUTTING_DOWN'), '');
-      return;
-    }
     if (modelId !== undefined && modelId !== '') {
+      if (state.draining) {
+        this.reject(stream, bgError('BG_SHUTTING_DOWN'), '');
+        return;
+      }
       const route = state.table.apply(modelId);
       if (route === undefined) {
         this.reject(stream, bgError('BG_UNKNOWN_MODEL', { modelId, known: state.table.knownIds }), modelId);
         return;
       }
       new GrpcCall(stream, headers, route, this.ctx, endStream).start();
+      return;
+    }
+    if (path === HEALTH_CHECK_PATH || path === HEALTH_WATCH_PATH) {
+      // the gateway's own health (NOT_SERVING while draining); with model-id it went to the backend above
+      this.health.serve(stream, path === HEALTH_WATCH_PATH, endStream);
+      return;
+    }
+    if (state.draining) {
+      this.reject(stream, bgError('BG_SHUTTING_DOWN'), '');
       return;
     }
     const kind = this.options.sniffModelName && !endStream ? SNIFFABLE_PATHS.get(path ?? '') : undefined;

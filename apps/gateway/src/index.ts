@@ -37,6 +37,8 @@ export { HealthChecker, probe } from './health-checker';
 // ---- the gRPC path
 export { GrpcListener } from './grpc-listener';
 export type { GrpcListenerOptions, ListenerTls, RouterState } from './grpc-listener';
+export { GatewayHealth, HEALTH_CHECK_PATH, HEALTH_WATCH_PATH } from './grpc-health';
+export type { HealthSource } from './grpc-health';
 export { GrpcCall } from './grpc-call';
 export type { CallContext } from './grpc-call';
 export { rescue, respondTrailersOnly, rescueHttp, GATEWAY_ERROR_HEADER } from './rescue';

@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { addGrpcHealth, type GrpcHealthOptions, type HealthState } from '@bundlegate/service-kit';
 import type { GatewayConfig } from './config';
 import { DEFAULT_POOL_OPTIONS } from './connection-pool';
 import { DEFAULT_CLUSTER_OPTIONS, type RouteSpec } from './route-config';
@@ -44,9 +45,18 @@ export interface TestBackend {
   close(): Promise<void>;
 }
 
-/** A grpc-js server that echoes and reports what it saw; `name` comes back in metadata `x-backend`. */
-export async function startBackend(name: string, credentials = grpc.ServerCredentials.createInsecure()): Promise<TestBackend> {
+export interface BackendHealth {
+  readonly state: HealthState;
+  readonly options?: GrpcHealthOptions;
+}
+
+/**
+ * A grpc-js server that echoes and reports what it saw; `name` comes back in metadata `x-backend`.
+ * With `health`, it also serves grpc.health.v1.Health on that state.
+ */
+export async function startBackend(name: string, credentials = grpc.ServerCredentials.createInsecure(), health?: BackendHealth): Promise<TestBackend> {
   const server = new grpc.Server({ 'grpc.max_receive_message_length': -1, 'grpc.max_send_message_length': -1 });
+  if (health !== undefined) addGrpcHealth(server, health.state, health.options);
   const seen: SeenCall[] = [];
   const backend = { name, server, seen, unavailable: false } as { -readonly [K in keyof TestBackend]: TestBackend[K] };
   const record = (call: { getPath(): string; metadata: grpc.Metadata; getDeadline(): grpc.Deadline }): SeenCall => {
