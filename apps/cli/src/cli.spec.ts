@@ -1,6 +1,7 @@
 import { createServer } from 'node:net';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { decryptModelFile, generateModelKey, MODEL_ENC_MAGIC, readModelKeyFile } from '@bundlegate/model-crypto';
 import { runCli, USAGE } from './cli';
 import { freeStackPorts } from './ports';
 import { demoTree, REPO_ROOT } from './testing/fixtures';
@@ -87,6 +88,28 @@ describe('bundlegate command line', () => {
     expect(await runCli(['generate', 'k8s', '--bundle', bundle, '--out', 'k8s'], c.io)).toBe(0);
     expect(c.out.join('')).toContain('deploy: kubectl apply -k k8s\n');
     expect(c.err.join('')).toContain('warning: file:// sources are mounted with hostPath');
+  });
+
+  it('encrypt-model writes a file model-download decrypts with the same key, and refuses a bad key', async () => {
+    const model = join(root, 'model.onnx');
+    const plain = Buffer.from('a model, byte for byte \u0000\u00ff');
+    await writeFile(model, plain);
+    await writeFile(join(root, 'model.key'), `${generateModelKey()}\n`);
+    const ok = capture(root);
+    expect(await runCli(['encrypt-model', '--key', 'model.key', 'model.onnx', 'model.onnx.enc'], ok.io)).toBe(0);
+    const enc = await readFile(join(root, 'model.onnx.enc'));
+    expect(enc.subarray(0, MODEL_ENC_MAGIC.length).equals(MODEL_ENC_MAGIC)).toBe(true);
+    expect(enc.includes(plain)).toBe(false);
+    await decryptModelFile(await readModelKeyFile(join(root, 'model.key')), join(root, 'model.onnx.enc'), join(root, 'roundtrip.onnx'));
+    expect((await readFile(join(root, 'roundtrip.onnx'))).equals(plain)).toBe(true);
+
+    await writeFile(join(root, 'short.key'), Buffer.alloc(16).toString('base64'));
+    const bad = capture(root);
+    expect(await runCli(['encrypt-model', '--key', 'short.key', 'model.onnx', 'x.enc'], bad.io)).toBe(1);
+    expect(bad.err.join('')).toMatch(/encrypt-model: .*32/);
+    const missing = capture(root);
+    expect(await runCli(['encrypt-model', 'model.onnx'], missing.io)).toBe(2);
+    expect(missing.err.join('')).toMatch(/--key/);
   });
 
   it('prints a profile', async () => {

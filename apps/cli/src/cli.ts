@@ -1,5 +1,6 @@
 import { join, relative, resolve } from 'node:path';
 import { BundleFileError, loadBundleFile, type LoadedBundle } from '@bundlegate/bundle';
+import { encryptModelFile, readModelKeyFile } from '@bundlegate/model-crypto';
 import {
   bool,
   ConfigError,
@@ -8,6 +9,7 @@ import {
   formatProblem,
   helpText,
   int,
+  isBgError,
   list,
   loadConfig,
   positional,
@@ -52,6 +54,7 @@ Commands:
   generate k8s --bundle bundle.yaml --out DIR          Kubernetes manifests (DIR is rewritten)
   profile run PROFILE.yaml                             start a launch profile's containers with the Docker CLI
   profile print PROFILE.yaml                           print the equivalent docker commands
+  encrypt-model --key FILE IN OUT                      encrypt a model file into the .enc format model-download decrypts
 
 Run "bundlegate <command> --help" for a command's options.
 `;
@@ -93,6 +96,12 @@ const profileSpec = {
   profile: positional({ name: 'PROFILE.yaml', required: true, help: 'Profile file: an array of containers.' }),
   docker: string({ flag: 'docker', env: 'BUNDLEGATE_DOCKER', default: 'docker', help: 'Docker CLI to run.' }),
   readyTimeout: duration({ flag: 'ready_timeout', env: 'BUNDLEGATE_READY_TIMEOUT', min: 1, default: '180s', help: 'How long each container may take to become ready.' }),
+} satisfies ConfigSpec;
+
+const encryptSpec = {
+  key: filePath({ flag: 'key', env: 'BUNDLEGATE_MODEL_KEY_FILE', mustExist: 'file', required: true, help: 'Key file: 32 bytes, base64 (e.g. `openssl rand -base64 32 > creds/bundle/model.key`).' }),
+  input: positional({ name: 'IN', required: true, help: 'Plain model file.' }),
+  output: positional({ name: 'OUT', required: true, help: 'Encrypted file to write (conventionally IN.enc).' }),
 } satisfies ConfigSpec;
 
 class UsageError extends Error {}
@@ -211,6 +220,18 @@ async function profileCommand(argv: readonly string[], io: CliIo): Promise<numbe
   return result.exitCode;
 }
 
+async function encryptCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  const c = parse(encryptSpec, argv, io, 'bundlegate encrypt-model', 'Encrypts a model file (BGENC1 ‖ IV ‖ AES-256-GCM ciphertext ‖ tag); model-download decrypts it with the same key.');
+  if (typeof c === 'number') return c;
+  try {
+    await encryptModelFile(await readModelKeyFile(resolve(io.cwd, c.key)), resolve(io.cwd, c.input), resolve(io.cwd, c.output));
+  } catch (error) {
+    io.stderr.write(`bundlegate encrypt-model: ${isBgError(error) ? `${error.code}: ${error.message}` : (error as Error).message}\n`);
+    return 1;
+  }
+  return 0;
+}
+
 /** Runs one `bundlegate` command line; resolves with the exit status. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   const [command, ...rest] = argv;
@@ -226,6 +247,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         return await upCommand(rest, io);
       case 'profile':
         return await profileCommand(rest, io);
+      case 'encrypt-model':
+        return await encryptCommand(rest, io);
       case undefined:
       case 'help':
       case '--help':

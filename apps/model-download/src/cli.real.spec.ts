@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decryptModelFile, encryptModelFile, generateModelKey, parseModelKey } from './model-crypto';
+import { decryptModelFile, encryptModelFile, generateModelKey, parseModelKey } from '@bundlegate/model-crypto';
 import { buildCli, runBuiltCli } from './testing/cli-process';
 import { s3Store, type FixtureStore } from './testing/fixture-stores';
 import { encodeTree, readTree } from './testing/tree';

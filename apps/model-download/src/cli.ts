@@ -12,7 +12,7 @@ import {
   validateDownloadConfig,
   type DownloadConfig,
 } from './config';
-import { encryptModelFile, parseModelKey, readModelKeyFile } from './model-crypto';
+import { encryptModelFile, parseModelKey, readModelKeyFile } from '@bundlegate/model-crypto';
 import { createBarsProgress, createLogProgress, silentProgress, type ProgressSink } from './progress';
 import { BackendCache } from './source';
 import { s3SettingsFromEnv } from './storage-s3';

@@ -27,19 +27,7 @@ export { pickChecksum, createHasher, hashFile, checksumEquals, checksumsFromS3Et
 export type { ObjectChecksums, ChecksumAlgorithm, ExpectedChecksum, Hasher } from './checksum';
 export { keySegments, isSafeKey, safeJoin, checkModelId } from './key-safety';
 
-// ---- encrypted model files (BGENC1)
-export {
-  createEncryptStream,
-  createDecryptStream,
-  encryptModelFile,
-  decryptModelFile,
-  parseModelKey,
-  readModelKeyFile,
-  generateModelKey,
-  MODEL_ENC_MAGIC,
-  MODEL_ENC_SUFFIX,
-  MODEL_ENC_OVERHEAD,
-} from './model-crypto';
+// encrypted model files (BGENC1) live in @bundlegate/model-crypto
 
 // ---- CLI and progress
 export { runCli } from './cli';

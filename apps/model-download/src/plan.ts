@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { pickChecksum, type ObjectChecksums } from './checksum';
 import { keySegments } from './key-safety';
 import type { Manifest, ManifestEntry } from './manifest';
-import { MODEL_ENC_SUFFIX } from './model-crypto';
+import { MODEL_ENC_SUFFIX } from '@bundlegate/model-crypto';
 import type { RemoteObject } from './storage';
 
 /** A regular file found under `<models>/<id>`. */

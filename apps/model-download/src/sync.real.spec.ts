@@ -6,7 +6,7 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readManifest } from './manifest';
-import { createEncryptStream, generateModelKey, parseModelKey } from './model-crypto';
+import { createEncryptStream, generateModelKey, parseModelKey } from '@bundlegate/model-crypto';
 import { syncModels, type ModelSource, type SyncOptions } from './sync';
 import { fileStore, gcsStore, s3Store, type FixtureStore } from './testing/fixture-stores';
 import { encodeTree, readTree } from './testing/tree';

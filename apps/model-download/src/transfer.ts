@@ -13,7 +13,7 @@ import {
   type Hasher,
   type ObjectChecksums,
 } from './checksum';
-import { createDecryptStream } from './model-crypto';
+import { createDecryptStream } from '@bundlegate/model-crypto';
 import type { TransferPool } from './pool';
 import { createRangeHasher, receiveRange, receiveWhole } from './receiver';
 import { WRITE_BUFFER } from './file-sink';
