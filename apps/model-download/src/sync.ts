@@ -63,8 +63,9 @@ export interface SyncSummary {
   readonly failed: readonly ModelResult[];
 }
 
-export const DEFAULT_RANGE_THRESHOLD = 64 * 1024 * 1024;
-export const DEFAULT_RANGE_SIZE = 16 * 1024 * 1024;
+// measured on the benchmark tree: 64 MiB ranges beat 16 and 32 MiB (fewer requests, less read-back bookkeeping)
+export const DEFAULT_RANGE_THRESHOLD = 128 * 1024 * 1024;
+export const DEFAULT_RANGE_SIZE = 64 * 1024 * 1024;
 
 /**
  * Makes `<modelsDir>/<id>/…` match each source: new and changed versions are built in
