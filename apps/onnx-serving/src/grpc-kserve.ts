@@ -26,12 +26,12 @@ export function kserveService(ctx: ServingContext): kserve.GRPCInferenceServiceS
   const { manager, health } = ctx;
 
   const infer = (request: kserve.ModelInferRequest, method: string, requestId: string | undefined): Promise<kserve.ModelInferResponse> =>
-    observeModelCall(ctx, { api: 'KServe', interface: 'gRPC', method, model: request.modelName, version: request.modelVersion, inference: true, requestId }, async () => {
+    observeModelCall(ctx, { api: 'KServe', interface: 'gRPC', method, model: request.modelName, version: request.modelVersion, inference: true, requestId }, async (tracker) => {
       const version = parseVersion(request.modelName, request.modelVersion);
       // an unknown model is reported as such before the inputs are looked at
       manager.checkModel(request.modelName);
       const inputs = kserveInputs(request);
-      const result = await manager.infer({ model: request.modelName, version, inputs, outputs: kserveRequestedOutputs(request), moveInputs: true });
+      const result = await manager.infer({ model: request.modelName, version, inputs, outputs: kserveRequestedOutputs(request), moveInputs: true, onVersion: tracker.pinned });
       ctx.metrics.inference(result.model, String(result.version), result.inferenceUs);
       return inferResponse(request, result);
     });

@@ -74,11 +74,11 @@ export function predictionService(ctx: ServingContext): tfs.PredictionServiceSer
       return observeModelCall(
         ctx,
         { api: 'TensorFlowServing', interface: 'gRPC', method: 'Predict', model: spec?.name ?? '', version: spec?.version === undefined ? '' : String(spec.version), inference: true, requestId },
-        async (): Promise<tfs.PredictResponse> => {
+        async (tracker): Promise<tfs.PredictResponse> => {
           const { name, version } = modelOf(spec);
           manager.checkModel(name);
           const inputs = predictInputs(request);
-          const result = await manager.infer({ model: name, version, inputs, outputs: request.outputFilter, moveInputs: true });
+          const result = await manager.infer({ model: name, version, inputs, outputs: request.outputFilter, moveInputs: true, onVersion: tracker.pinned });
           ctx.metrics.inference(result.model, String(result.version), result.inferenceUs);
           return {
             modelSpec: { name: result.model, version: BigInt(result.version), versionLabel: undefined, signatureName: DEFAULT_SIGNATURE },

@@ -164,7 +164,7 @@ describe('REST', () => {
     expect(text).toMatch(/^ovms_requests_fail\{api="KServe",interface="REST",method="ModelInfer",name="clf",version="2",service="onnx-serving"\} [1-9]/m);
     expect(text).toMatch(/^ovms_request_time_us_count\{service="onnx-serving",interface="REST",name="clf",version="1"\} [1-9]/m);
     expect(text).toMatch(/^ovms_inference_time_us_count\{service="onnx-serving",name="clf",version="1"\} [1-9]/m);
-    expect(text).toMatch(/^ovms_current_requests\{name="clf",service="onnx-serving"\} 0/m);
+    expect(text).toMatch(/^ovms_current_requests\{name="clf",version="1",service="onnx-serving"\} 0/m);
     // made-up model names do not become label values
     expect(text).not.toContain('name="ghost"');
   });

@@ -118,12 +118,12 @@ export function createRestHandler(ctx: ServingContext, options: RestOptions): (r
 
   const infer: Handler = async (req, res, [model = '', version = '']) => {
     const body = await readBody(req, options.maxBodyBytes);
-    await observeModelCall(ctx, call(req, 'ModelInfer', model, version, true), async () => {
+    await observeModelCall(ctx, call(req, 'ModelInfer', model, version, true), async (tracker) => {
       const v = parseVersion(model, version);
       manager.checkModel(model);
       const header = req.headers[INFERENCE_HEADER_CONTENT_LENGTH];
       const request = restInferRequest(body, Array.isArray(header) ? header[0] : header);
-      const result = await manager.infer({ model, version: v, inputs: request.inputs, outputs: request.outputs.map((o) => o.name), moveInputs: true });
+      const result = await manager.infer({ model, version: v, inputs: request.inputs, outputs: request.outputs.map((o) => o.name), moveInputs: true, onVersion: tracker.pinned });
       ctx.metrics.inference(result.model, String(result.version), result.inferenceUs);
       let encoded;
       try {

@@ -30,18 +30,29 @@ export interface ModelCall {
   readonly requestId?: string;
 }
 
+/** Lets a call say which version it pinned, for the version label and the in-flight gauge. */
+export interface CallTracker {
+  pinned(version: number): void;
+}
+
 /**
  * Runs one model-scoped call: OVMS metrics (for configured models only, so made-up names cannot grow the
  * label set), the in-flight gauge, and a log line for failures — debug for client mistakes, error for ours.
  */
-export async function observeModelCall<T>(ctx: ServingContext, call: ModelCall, work: () => Promise<T> | T): Promise<T> {
+export async function observeModelCall<T>(ctx: ServingContext, call: ModelCall, work: (tracker: CallTracker) => Promise<T> | T): Promise<T> {
   const started = process.hrtime.bigint();
   const known = ctx.manager.has(call.model);
-  const version = call.version !== '' ? call.version : known ? String(ctx.manager.availableVersions(call.model)[0] ?? '') : '';
-  if (known && call.inference) ctx.metrics.current(call.model, 1);
+  let pinned: string | undefined;
+  const tracker: CallTracker = {
+    pinned(version) {
+      if (pinned !== undefined) return;
+      pinned = String(version);
+      if (known && call.inference) ctx.metrics.current(call.model, pinned, 1);
+    },
+  };
   let ok = false;
   try {
-    const result = await work();
+    const result = await work(tracker);
     ok = true;
     return result;
   } catch (err) {
@@ -52,7 +63,9 @@ export async function observeModelCall<T>(ctx: ServingContext, call: ModelCall, 
     throw e;
   } finally {
     if (known) {
-      if (call.inference) ctx.metrics.current(call.model, -1);
+      if (call.inference && pinned !== undefined) ctx.metrics.current(call.model, pinned, -1);
+      // a call that failed before pinning a version counts under the one it asked for, else the default one
+      const version = pinned ?? (call.version !== '' ? call.version : String(ctx.manager.availableVersions(call.model)[0] ?? ''));
       const us = Number((process.hrtime.bigint() - started) / 1000n);
       ctx.metrics.request({ api: call.api, interface: call.interface, method: call.method, name: call.model, version }, ok, us);
     }

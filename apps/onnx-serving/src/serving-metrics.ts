@@ -21,8 +21,8 @@ export interface ServingMetrics {
   request(labels: RequestLabels, ok: boolean, microseconds: number): void;
   /** Time spent in onnxruntime for one request. */
   inference(name: string, version: string, microseconds: number): void;
-  /** A model request started (+1) or finished (-1). */
-  current(name: string, delta: 1 | -1): void;
+  /** An inference request started (+1) or finished (-1) on a model version. */
+  current(name: string, version: string, delta: 1 | -1): void;
 }
 
 export function createServingMetrics(metrics: Metrics): ServingMetrics {
@@ -41,7 +41,7 @@ export function createServingMetrics(metrics: Metrics): ServingMetrics {
     labelNames: ['name', 'version'] as const,
     buckets: OVMS_TIME_BUCKETS_US,
   });
-  const current = metrics.gauge({ name: 'ovms_current_requests', help: 'Number of inference requests currently in process.', labelNames: ['name'] as const });
+  const current = metrics.gauge({ name: 'ovms_current_requests', help: 'Number of inference requests currently in process.', labelNames: ['name', 'version'] as const });
   return {
     request(labels, ok, microseconds) {
       (ok ? success : fail).inc({ ...labels });
@@ -50,8 +50,8 @@ export function createServingMetrics(metrics: Metrics): ServingMetrics {
     inference(name, version, microseconds) {
       inferenceTime.observe({ name, version }, microseconds);
     },
-    current(name, delta) {
-      current.inc({ name }, delta);
+    current(name, version, delta) {
+      current.inc({ name, version }, delta);
     },
   };
 }

@@ -54,6 +54,8 @@ export interface InferRequest {
    * to an inference worker thread instead of copied, leaving it detached (empty) here. Default false.
    */
   readonly moveInputs?: boolean;
+  /** Called once the version is pinned, before the inputs are checked (for per-version metrics). */
+  readonly onVersion?: (version: number) => void;
 }
 
 export interface InferResult {
@@ -285,6 +287,7 @@ export class ModelManager {
     const lease = this.acquire(request.model, request.version);
     try {
       const v = lease.model as Version;
+      request.onVersion?.(v.version);
       const fetches = resolveFetches(v, request.outputs);
       const feeds = await v.binder.bind(request.inputs, { move: request.moveInputs === true });
       const started = process.hrtime.bigint();
