@@ -149,8 +149,11 @@ describe('model-download CLI', () => {
     const models = join(work, 'models');
     const args = ['--source', store.uri, '--model', 'm', '--models-dir', models, '--concurrency', '2', '--range-threshold', '256KiB', '--range-size', '64KiB', '--progress', 'none'];
     for (const [k, v] of Object.entries(stateA)) await store.put(`m/${k}`, v);
+    const t0 = Date.now();
     const first = await runBuiltCli(args, store.env);
     expect(first.code).toBe(0);
+    // kill times scale with how long a full run takes on this machine right now
+    const fullRunMs = Date.now() - t0;
 
     for (const [k, v] of Object.entries(stateB)) await store.put(`m/${k}`, v);
     // what may be seen per top-level entry: its A form or its B form, whole
@@ -167,8 +170,8 @@ describe('model-download CLI', () => {
     const random = prng(20261121);
     const outcomes: string[] = [];
     let target = stateB;
-    for (let i = 0; i < 6; i++) {
-      const delay = 150 + Math.floor(random() * 1350);
+    for (let i = 0; i < 8; i++) {
+      const delay = Math.floor(fullRunMs * (0.3 + random() * 0.9));
       const run = await runBuiltCli(args, store.env, { killAfterMs: delay });
       outcomes.push(`${delay}ms:${run.signal ?? run.code}`);
       if (run.code === 0) {

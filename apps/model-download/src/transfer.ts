@@ -15,6 +15,7 @@ import {
 } from './checksum';
 import { createDecryptStream } from '@bundlegate/model-crypto';
 import type { TransferPool } from './pool';
+import type { HashOffload } from './hash-offload';
 import { createRangeHasher, receiveRange, receiveWhole } from './receiver';
 import { WRITE_BUFFER } from './file-sink';
 import type { RemoteObject, StorageBackend } from './storage';
@@ -38,6 +39,8 @@ export interface TransferOptions {
   readonly memoryLimit?: number;
   /** Directories already created in this run, so each is made once. */
   readonly dirs?: Set<string>;
+  /** Hashing threads for MD5/SHA (default: hash in this thread). */
+  readonly hashOffload?: HashOffload;
 }
 
 /** How a downloaded file was checked. */
@@ -212,6 +215,7 @@ async function fetchWhole(
       opts.backend,
       { key, size, dest, flushAt, ...(expected ? { hash: { algorithm: expected.algorithm, ...(expected.partSize !== undefined ? { partSize: expected.partSize } : {}) } } : {}) },
       onBytes,
+      opts.hashOffload,
     );
   } catch (err) {
     throw isBgError(err) ? err : transferFailure(opts, key, err);
@@ -279,7 +283,9 @@ async function fetchRanges(
   const ranges: { start: number; end: number }[] = [];
   for (let start = 0; start < size; start += opts.rangeSize) ranges.push({ start, end: Math.min(size, start + opts.rangeSize) - 1 });
 
-  const hasher = expected ? createRangeHasher(dest, { algorithm: expected.algorithm, ...(expected.partSize !== undefined ? { partSize: expected.partSize } : {}) }) : undefined;
+  const hasher = expected
+    ? createRangeHasher(dest, { algorithm: expected.algorithm, ...(expected.partSize !== undefined ? { partSize: expected.partSize } : {}) }, opts.hashOffload)
+    : undefined;
   const done = ranges.map(() => false);
   let hashed = 0;
   let hashing: Promise<void> = Promise.resolve();
