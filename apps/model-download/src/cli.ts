@@ -112,7 +112,6 @@ async function runSync(argv: readonly string[], io: CliIo): Promise<number> {
     summary = await syncModels(sources, {
       modelsDir: c.modelsDir,
       concurrency: c.concurrency,
-      hashThreads: c.hashThreads,
       prune: c.prune,
       rangeThreshold: c.rangeThreshold,
       rangeSize: c.rangeSize,

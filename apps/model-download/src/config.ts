@@ -20,11 +20,6 @@ export function defaultConcurrency(): number {
   return Math.min(32, Math.max(4, availableParallelism() * 4));
 }
 
-/** One hashing thread per core beyond the first, up to 2: the main thread keeps the sockets and writes. */
-export function defaultHashThreads(): number {
-  return Math.min(2, Math.max(0, availableParallelism() - 1));
-}
-
 const MiB = 1024 * 1024;
 
 /** `model-download` settings: every flag has a MODEL_DOWNLOAD_* variable; credentials keep the names deployments use. */
@@ -38,7 +33,6 @@ export const downloadSpec = {
   deploymentDir: filePath({ flag: 'deployment-dir', env: 'MODEL_DOWNLOAD_DEPLOYMENT_DIR', mustExist: 'dir', help: 'Deployment directory: reads creds/bundle/.env, conf/bundle/.env, creds/bundle/gcs.json and creds/bundle/model.key.' }),
   rangeThreshold: bytes({ flag: 'range-threshold', env: 'MODEL_DOWNLOAD_RANGE_THRESHOLD', min: 1, default: 128 * MiB, help: 'Objects at least this large are downloaded as parallel ranges.' }),
   rangeSize: bytes({ flag: 'range-size', env: 'MODEL_DOWNLOAD_RANGE_SIZE', min: 64 * 1024, default: 64 * MiB, help: 'Size of each range of a large object.' }),
-  hashThreads: int({ flag: 'hash-threads', env: 'MODEL_DOWNLOAD_HASH_THREADS', min: 0, max: 16, default: defaultHashThreads(), help: 'Threads computing MD5/SHA checksums beside the main thread (0: hash in it).' }),
   retries: int({ flag: 'retries', env: 'MODEL_DOWNLOAD_RETRIES', min: 0, max: 20, default: 3, help: 'Extra attempts for an object whose download fails or does not match its checksum.' }),
   progress: oneOf({ flag: 'progress', env: 'MODEL_DOWNLOAD_PROGRESS', values: ['auto', 'bars', 'log', 'none'], default: 'auto', help: 'auto: a bar per model on a terminal, JSON progress lines otherwise.' }),
   decryptionKeyFile: filePath({ flag: 'decryption-key-file', env: 'MODEL_DOWNLOAD_DECRYPTION_KEY_FILE', mustExist: 'file', help: 'Key for .enc files (32 bytes, base64); default MODEL_DECRYPTION_KEY, then creds/bundle/model.key.' }),

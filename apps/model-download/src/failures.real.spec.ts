@@ -82,7 +82,7 @@ describe('verification', () => {
     await store.put('m/1/model.onnx', 'next bytes');
     const objectFile = join(s3.directory, 'models-bucket', 'corrupt', 'm', '1', 'model.onnx._S3rver_object');
     await writeFile(objectFile, 'evil bytes');
-    const r = await syncModels([{ modelId: 'm', backend }], options({ hashThreads: 1 }));
+    const r = await syncModels([{ modelId: 'm', backend }], options());
     expect(r.failed).toHaveLength(1);
     const err = r.failed[0]?.error;
     expect(err?.code).toBe('BG_CHECKSUM_MISMATCH');

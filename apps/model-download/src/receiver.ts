@@ -1,6 +1,5 @@
 import { createHasher, hashFileRangeSync, type ExpectedChecksum } from './checksum';
 import { FileSink, receive, WRITE_BUFFER } from './file-sink';
-import type { HashOffload } from './hash-offload';
 import type { StorageBackend } from './storage';
 
 export type HashSpec = Pick<ExpectedChecksum, 'algorithm' | 'partSize'>;
@@ -39,9 +38,9 @@ export interface RangeHasher {
   digest(): Promise<string>;
 }
 
-/** Receives a whole object into `job.dest`, hashing it on the way (on a hashing thread when `offload` is given). */
-export async function receiveWhole(backend: StorageBackend, job: WholeJob, onBytes: (n: number) => void, offload?: HashOffload): Promise<WholeResult> {
-  const hasher = job.hash ? (offload ? offload.hasher(job.hash) : createHasher(job.hash)) : undefined;
+/** Receives a whole object into `job.dest`, hashing it on the way. */
+export async function receiveWhole(backend: StorageBackend, job: WholeJob, onBytes: (n: number) => void): Promise<WholeResult> {
+  const hasher = job.hash ? createHasher(job.hash) : undefined;
   const { stream, md5Unreliable } = await backend.read(job.key);
   const sink = new FileSink(job.dest, 'w', 0, job.flushAt);
   let bytes: number;
@@ -71,9 +70,7 @@ export async function receiveRange(backend: StorageBackend, job: RangeJob, onByt
 }
 
 /** Hashes a ranged download's file in order, reading back each range once it and all before it landed. */
-export function createRangeHasher(path: string, hash: HashSpec, offload?: HashOffload): RangeHasher {
-  const remote = offload?.fileHasher(path, hash);
-  if (remote) return remote;
+export function createRangeHasher(path: string, hash: HashSpec): RangeHasher {
   const hasher = createHasher(hash);
   return {
     async update(start, length) {

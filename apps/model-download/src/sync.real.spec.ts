@@ -59,8 +59,7 @@ describe.each(['file', 's3', 'gs'] as const)('sync from %s', (kind) => {
     for (const [k, v] of Object.entries(v1)) await store.put(`m1/${k}`, v);
     await store.put('m2/7/model.onnx', 'second model');
 
-    // checksums computed on a hashing thread here; the other tests hash in the main thread
-    const first = await sync(['m1', 'm2'], { hashThreads: 1 });
+    const first = await sync(['m1', 'm2']);
     expect(first.failed).toEqual([]);
     expect(first.fetched).toBe(4);
     expect(await readTree(join(modelsDir, 'm1'))).toEqual(encodeTree(v1));
@@ -111,7 +110,7 @@ describe.each(['file', 's3', 'gs'] as const)('sync from %s', (kind) => {
     const ranges: string[] = [];
     // counts the ranged reads the real backend serves
     const backend = { ...inner, read: (key: string, range?: { start: number; end: number }) => (range && ranges.push(`${range.start}-${range.end}`), inner.read(key, range)) };
-    const r = await syncModels([{ modelId: 'big', backend }], { modelsDir, logger, concurrency: 3, rangeThreshold: 200_000, rangeSize: 64 * 1024, hashThreads: 2 });
+    const r = await syncModels([{ modelId: 'big', backend }], { modelsDir, logger, concurrency: 3, rangeThreshold: 200_000, rangeSize: 64 * 1024 });
     await inner.close();
     expect(r.failed).toEqual([]);
     // file:// copies locally without ranges; the buckets serve 16 ranges of 64 KiB

@@ -10,7 +10,6 @@ import { silentProgress, type ProgressSink } from './progress';
 import { linkOrCopy, ModelStaging } from './staging';
 import type { RemoteObject, StorageBackend } from './storage';
 import { fetchObject, type TransferOptions } from './transfer';
-import { HashOffload } from './hash-offload';
 
 /** One model to sync: its files are `<backend>/<id>/<version>/…`. */
 export interface ModelSource {
@@ -35,8 +34,6 @@ export interface SyncOptions {
   readonly decryptionKey?: Buffer;
   readonly logger: Logger;
   readonly progress?: ProgressSink;
-  /** Threads that compute MD5/SHA checksums beside the main thread (default 0: hash in it). */
-  readonly hashThreads?: number;
 }
 
 export interface ModelResult {
@@ -79,13 +76,7 @@ export async function syncModels(sources: readonly ModelSource[], opts: SyncOpti
   const started = Date.now();
   const pool = new TransferPool(opts.concurrency);
   await mkdir(opts.modelsDir, { recursive: true });
-  const offload = opts.hashThreads ? new HashOffload(opts.hashThreads) : undefined;
-  let results: ModelResult[];
-  try {
-    results = await Promise.all(sources.map((s) => syncOneModel(s, opts, pool, offload)));
-  } finally {
-    await offload?.close();
-  }
+  const results = await Promise.all(sources.map((s) => syncOneModel(s, opts, pool)));
   const elapsedMs = Date.now() - started;
   const sum = (f: (r: ModelResult) => number) => results.reduce((a, r) => a + f(r), 0);
   const bytes = sum((r) => r.bytes);
@@ -101,13 +92,13 @@ export async function syncModels(sources: readonly ModelSource[], opts: SyncOpti
   };
 }
 
-async function syncOneModel(source: ModelSource, opts: SyncOptions, pool: TransferPool, offload: HashOffload | undefined): Promise<ModelResult> {
+async function syncOneModel(source: ModelSource, opts: SyncOptions, pool: TransferPool): Promise<ModelResult> {
   const progress = opts.progress ?? silentProgress;
   const log = opts.logger.child({ modelId: source.modelId });
   const counters = { fetched: 0, bytes: 0, skipped: 0, removed: 0, versionsInstalled: [] as string[], unverified: [] as string[] };
   const base = { modelId: source.modelId, source: `${source.backend.uri}/${source.modelId}/` };
   try {
-    await runModel(source, opts, pool, offload, log, progress, counters);
+    await runModel(source, opts, pool, log, progress, counters);
     progress.modelFinished(source.modelId, true);
     return { ...base, ok: true, ...counters };
   } catch (err) {
@@ -122,7 +113,6 @@ async function runModel(
   source: ModelSource,
   opts: SyncOptions,
   pool: TransferPool,
-  offload: HashOffload | undefined,
   log: Logger,
   progress: ProgressSink,
   counters: { fetched: number; bytes: number; skipped: number; removed: number; versionsInstalled: string[]; unverified: string[] },
@@ -195,7 +185,6 @@ async function runModel(
     // buffered small objects stay within ~64 MiB across the pool
     memoryLimit: Math.min(4 * 1024 * 1024, Math.max(256 * 1024, Math.floor((64 * 1024 * 1024) / opts.concurrency))),
     dirs: new Set<string>(),
-    ...(offload ? { hashOffload: offload } : {}),
   };
 
   const fetchInto = async (f: PlannedFile, dest: string): Promise<void> => {

@@ -15,7 +15,6 @@ import {
 } from './checksum';
 import { createDecryptStream } from '@bundlegate/model-crypto';
 import type { TransferPool } from './pool';
-import type { HashOffload } from './hash-offload';
 import { createRangeHasher, receiveRange, receiveWhole } from './receiver';
 import { WRITE_BUFFER } from './file-sink';
 import type { RemoteObject, StorageBackend } from './storage';
@@ -39,8 +38,6 @@ export interface TransferOptions {
   readonly memoryLimit?: number;
   /** Directories already created in this run, so each is made once. */
   readonly dirs?: Set<string>;
-  /** Hashing threads for MD5/SHA (default: hash in this thread). */
-  readonly hashOffload?: HashOffload;
 }
 
 /** How a downloaded file was checked. */
@@ -215,7 +212,6 @@ async function fetchWhole(
       opts.backend,
       { key, size, dest, flushAt, ...(expected ? { hash: { algorithm: expected.algorithm, ...(expected.partSize !== undefined ? { partSize: expected.partSize } : {}) } } : {}) },
       onBytes,
-      opts.hashOffload,
     );
   } catch (err) {
     throw isBgError(err) ? err : transferFailure(opts, key, err);
@@ -284,7 +280,7 @@ async function fetchRanges(
   for (let start = 0; start < size; start += opts.rangeSize) ranges.push({ start, end: Math.min(size, start + opts.rangeSize) - 1 });
 
   const hasher = expected
-    ? createRangeHasher(dest, { algorithm: expected.algorithm, ...(expected.partSize !== undefined ? { partSize: expected.partSize } : {}) }, opts.hashOffload)
+    ? createRangeHasher(dest, { algorithm: expected.algorithm, ...(expected.partSize !== undefined ? { partSize: expected.partSize } : {}) })
     : undefined;
   const done = ranges.map(() => false);
   let hashed = 0;
