@@ -4,7 +4,7 @@
 // stay external (NATIVE below, plus the app's optional package.json "bundlegate": {"external": [...]}),
 // and the app's Docker image installs them next to dist/.
 import { build } from 'esbuild';
-import { readFileSync } from 'node:fs';
+import { chmodSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const NATIVE = ['onnxruntime-node', 'sharp'];
@@ -26,4 +26,6 @@ await build({
   banner: { js: '#!/usr/bin/env node' },
   external: external.flatMap((name) => [name, `${name}/*`]),
 });
+// the file is the package's bin: npm links it at install time, before it exists, so it cannot set the mode
+chmodSync(join(projectDir, 'dist/main.js'), 0o755);
 console.log(`${pkg.name}: dist/main.js (external: ${external.join(', ')})`);
