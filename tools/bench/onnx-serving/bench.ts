@@ -1,10 +1,12 @@
 // onnx-serving benchmark: the same model, the same input, in the same run, through (a) KServe ModelInfer over gRPC to
 // an onnx-serving process and (b) onnxruntime-node's InferenceSession.run in this process, at concurrency 1 and 8.
-// Prints req/s and p50/p99 for each, and the ratios (gRPC / in-process) and the p50 added by the server.
+// Prints req/s and p50/p99 for each, and the ratios (gRPC / in-process) and the p50 added by the server, beside a
+// transport floor (a bare grpc-js server moving the same bytes) and CPU time per request, which a busy machine
+// distorts less than wall time.
 // `--compare` also runs the server with the other session layouts (forced worker or inline executors, more threads) to
 // show why the default is what it is. Run through run.mjs (it bundles this file); not a test: it prints, it does not assert speed.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +16,7 @@ import { kserve } from '@bundlegate/protos';
 import { fromModelInferResponse, toModelInferRequest } from '@bundlegate/tensors';
 
 const ROOT = process.env['BENCH_ROOT'] as string;
+const __dirname_ = join(ROOT, 'tools', 'bench', 'onnx-serving');
 const MODELS_DIR = join(ROOT, 'deploy', 'demo', 'bucket', 'models');
 const MIB = 1024 * 1024;
 
@@ -56,22 +59,41 @@ interface Result {
   readonly rps: number;
   readonly p50: number;
   readonly p99: number;
+  /** CPU time per request (ms) of every process taking part: what two cores can afford, whatever else runs. */
+  readonly cpuMs: number;
 }
 
 /** Latencies (ms) and busy time (s) gathered over several slices. */
 class Samples {
   readonly latencies: number[] = [];
   seconds = 0;
+  cpuMs = 0;
 
   result(): Result {
     const sorted = [...this.latencies].sort((a, b) => a - b);
     const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
-    return { rps: sorted.length / this.seconds, p50: at(0.5), p99: at(0.99) };
+    return { rps: sorted.length / this.seconds, p50: at(0.5), p99: at(0.99), cpuMs: this.cpuMs / sorted.length };
   }
 }
 
+/** User + system CPU (ms) of this process and, when given, of another one (all threads, from /proc). */
+function cpuNow(otherPid?: number): number {
+  const own = process.cpuUsage();
+  let other = 0;
+  if (otherPid !== undefined) {
+    // fields 14 and 15 after the parenthesised command: utime and stime in clock ticks (100 per second)
+    const stat = readFileSync(`/proc/${otherPid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    other = (Number(fields[11]) + Number(fields[12])) * 10;
+  }
+  return (own.user + own.system) / 1000 + other;
+}
+
+
+
 /** `concurrency` loops calling `once` back to back for `ms`, adding to `into`. */
-async function slice(concurrency: number, ms: number, once: () => Promise<unknown>, into?: Samples): Promise<void> {
+async function slice(concurrency: number, ms: number, once: () => Promise<unknown>, into?: Samples, pid?: number): Promise<void> {
+  const cpu = cpuNow(pid);
   const start = performance.now();
   const until = start + ms;
   await Promise.all(
@@ -83,7 +105,10 @@ async function slice(concurrency: number, ms: number, once: () => Promise<unknow
       }
     }),
   );
-  if (into) into.seconds += (performance.now() - start) / 1000;
+  if (into) {
+    into.seconds += (performance.now() - start) / 1000;
+    into.cpuMs += cpuNow(pid) - cpu;
+  }
 }
 
 const SLICE_MS = 500;
@@ -92,16 +117,13 @@ const SLICE_MS = 500;
  * Both paths measured in alternating half-second slices for `seconds` each, so that whatever else the machine is
  * doing weighs on both alike; the ratio is then meaningful even where absolute figures wander.
  */
-async function measurePair(concurrency: number, seconds: number, a: () => Promise<unknown>, b: () => Promise<unknown>): Promise<[Result, Result]> {
-  await slice(concurrency, SLICE_MS, a);
-  await slice(concurrency, SLICE_MS, b);
-  const sa = new Samples();
-  const sb = new Samples();
+async function measureAll(concurrency: number, seconds: number, paths: readonly { run: () => Promise<unknown>; pid?: number }[]): Promise<Result[]> {
+  for (const p of paths) await slice(concurrency, SLICE_MS, p.run);
+  const samples = paths.map(() => new Samples());
   for (let i = 0; i < Math.max(1, Math.round((seconds * 1000) / SLICE_MS)); i++) {
-    await slice(concurrency, SLICE_MS, a, sa);
-    await slice(concurrency, SLICE_MS, b, sb);
+    for (const [j, p] of paths.entries()) await slice(concurrency, SLICE_MS, p.run, samples[j], p.pid);
   }
-  return [sa.result(), sb.result()];
+  return samples.map((s) => s.result());
 }
 
 // ---- the server process
@@ -119,6 +141,7 @@ function freePort(): Promise<number> {
 
 interface Server {
   readonly child: ChildProcess;
+  readonly pid: number;
   readonly address: string;
   stop(): Promise<void>;
 }
@@ -148,6 +171,7 @@ async function startServer(pluginConfig: Record<string, unknown> | undefined): P
   client.close();
   return {
     child,
+    pid: child.pid as number,
     address,
     stop: () =>
       new Promise<void>((resolve) => {
@@ -160,12 +184,22 @@ async function startServer(pluginConfig: Record<string, unknown> | undefined): P
   };
 }
 
+/** The bare grpc-js server of floor-server.cjs, answering with zeros: the transport's own cost. */
+async function startFloor(): Promise<{ pid: number; address: string; stop(): void }> {
+  const child = spawn(process.execPath, [join(__dirname_, 'floor-server.cjs')], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NODE_PATH: join(ROOT, 'node_modules') } });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout.once('data', (b: Buffer) => resolve(Number(b.toString().trim())));
+    child.once('exit', (code) => reject(new Error(`floor server exited with ${code}`)));
+  });
+  return { pid: child.pid as number, address: `127.0.0.1:${port}`, stop: () => void child.kill('SIGTERM') };
+}
+
 const identity = (b: Buffer): Buffer => b;
 const CLIENT_WINDOW = Number(arg('client_window') ?? 8 * MIB);
 const METHOD = '/inference.GRPCInferenceService/ModelInfer';
 
-/** ModelInfer with the request encoded once: the client's own encoding cost stays out of the figures. */
-function grpcCaller(address: string, request: Buffer): { call(): Promise<Buffer>; close(): void } {
+/** ModelInfer (or `method`) with the request encoded once: the client's own encoding cost stays out of the figures. */
+function grpcCaller(address: string, request: Buffer, method = METHOD, metadata = new Metadata()): { call(): Promise<Buffer>; close(): void } {
   // the client's receive window matters for 600 KB answers as the server's does for requests (grpc-js default 64 KiB)
   const client = new Client(address, credentials.createInsecure(), {
     'grpc.max_receive_message_length': 100 * MIB,
@@ -175,7 +209,7 @@ function grpcCaller(address: string, request: Buffer): { call(): Promise<Buffer>
   return {
     call: () =>
       new Promise<Buffer>((resolve, reject) => {
-        client.makeUnaryRequest(METHOD, identity, identity, request, new Metadata(), {}, (err, res) => (err ? reject(err) : resolve(res as Buffer)));
+        client.makeUnaryRequest(method, identity, identity, request, metadata, {}, (err, res) => (err ? reject(err) : resolve(res as Buffer)));
       }),
     close: () => client.close(),
   };
@@ -190,15 +224,19 @@ interface Row {
   readonly concurrency: number;
   readonly inProcess: Result;
   readonly grpc: Result;
+  /** A bare grpc-js server moving the same bytes: what gRPC costs before onnx-serving does anything. */
+  readonly floor: Result;
 }
 
 function printRows(title: string, rows: readonly Row[]): void {
   console.log(`\n${title}`);
-  console.log('| model | conc | in-process req/s | p50 ms | p99 ms | gRPC req/s | p50 ms | p99 ms | req/s ratio | p50 added ms | p99 ratio |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+  console.log('| model | conc | in-process req/s | p50 ms | p99 ms | CPU ms/req | gRPC req/s | p50 ms | p99 ms | CPU ms/req | req/s ratio | p50 added ms | p99 ratio | floor p50 ms | floor CPU ms/req |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
+    const a = r.inProcess;
+    const b = r.grpc;
     console.log(
-      `| ${r.model} | ${r.concurrency} | ${f(r.inProcess.rps, 0)} | ${f(r.inProcess.p50, 3)} | ${f(r.inProcess.p99, 3)} | ${f(r.grpc.rps, 0)} | ${f(r.grpc.p50, 3)} | ${f(r.grpc.p99, 3)} | ${f(r.grpc.rps / r.inProcess.rps)}× | ${f(r.grpc.p50 - r.inProcess.p50, 3)} | ${f(r.grpc.p99 / r.inProcess.p99)}× |`,
+      `| ${r.model} | ${r.concurrency} | ${f(a.rps, 0)} | ${f(a.p50, 3)} | ${f(a.p99, 3)} | ${f(a.cpuMs, 3)} | ${f(b.rps, 0)} | ${f(b.p50, 3)} | ${f(b.p99, 3)} | ${f(b.cpuMs, 3)} | ${f(b.rps / a.rps)}× | ${f(b.p50 - a.p50, 3)} | ${f(b.p99 / a.p99)}× | ${f(r.floor.p50, 3)} | ${f(r.floor.cpuMs, 3)} |`,
     );
   }
 }
@@ -209,7 +247,10 @@ function printTargets(rows: readonly Row[]): void {
   const classifier = rows.find((r) => r.model.startsWith('classifier') && r.concurrency === 1);
   console.log('');
   for (const r of anomaly) console.log(`target anomaly throughput ≥ 0.9× in-process, concurrency ${r.concurrency}: ${f(r.grpc.rps / r.inProcess.rps)}×`);
-  if (classifier) console.log(`target classifier added p50 < 0.3 ms, concurrency 1: ${f(classifier.grpc.p50 - classifier.inProcess.p50, 3)} ms`);
+  if (classifier) {
+    console.log(`target classifier added p50 < 0.3 ms, concurrency 1: ${f(classifier.grpc.p50 - classifier.inProcess.p50, 3)} ms`);
+    console.log(`  of which the bare gRPC transport (floor): ${f(classifier.floor.p50, 3)} ms; onnx-serving's own: ${f(classifier.grpc.p50 - classifier.floor.p50 - classifier.inProcess.p50, 3)} ms`);
+  }
 }
 
 // ---- the run
@@ -229,6 +270,7 @@ const VARIANTS: readonly Variant[] = [
 
 async function runVariant(variant: Variant, sessions: Map<string, ort.InferenceSession>, seconds: number): Promise<Row[]> {
   const server = await startServer(variant.pluginConfig);
+  const floorServer = await startFloor();
   const rows: Row[] = [];
   try {
     for (const model of MODELS) {
@@ -239,6 +281,10 @@ async function runVariant(variant: Variant, sessions: Map<string, ort.InferenceS
         kserve.ModelInferRequest.encode(toModelInferRequest({ modelName: model.id, inputs: [{ name: model.input, datatype: 'FP32', shape: model.shape, data }] })).finish(),
       );
       const caller = grpcCaller(server.address, request);
+      const responseSize = (await caller.call()).byteLength;
+      const floorMetadata = new Metadata();
+      floorMetadata.set('x-response-size', String(responseSize));
+      const floor = grpcCaller(floorServer.address, request, '/bench.Floor/Call', floorMetadata);
       // the two paths must agree before their speeds are compared
       const served = fromModelInferResponse(kserve.ModelInferResponse.decode(await caller.call()));
       const local = await session.run(feeds);
@@ -248,12 +294,18 @@ async function runVariant(variant: Variant, sessions: Map<string, ort.InferenceS
         if (!same) throw new Error(`${model.label}: output ${out.name} differs between onnx-serving and in-process onnxruntime`);
       }
       for (const concurrency of CONCURRENCY) {
-        const [inProcess, grpc] = await measurePair(concurrency, seconds, () => session.run(feeds), () => caller.call());
-        rows.push({ model: model.label, concurrency, inProcess, grpc });
+        const [inProcess, grpc, floorResult] = (await measureAll(concurrency, seconds, [
+          { run: () => session.run(feeds) },
+          { run: () => caller.call(), pid: server.pid },
+          { run: () => floor.call(), pid: floorServer.pid },
+        ])) as [Result, Result, Result];
+        rows.push({ model: model.label, concurrency, inProcess, grpc, floor: floorResult });
       }
       caller.close();
+      floor.close();
     }
   } finally {
+    floorServer.stop();
     await server.stop();
   }
   return rows;
@@ -266,6 +318,8 @@ async function main(): Promise<void> {
   console.log('in-process: InferenceSession.run with default session options, called from `conc` concurrent loops in this process');
   console.log(`gRPC: KServe ModelInfer (raw FP32 contents, request pre-encoded) to an onnx-serving process, one channel, client window ${CLIENT_WINDOW} B`);
   console.log(`the two are measured in alternating ${SLICE_MS} ms slices; load average at start: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  console.log('CPU ms/req: user+system time per request of this process (in-process) or of this client plus the server process (gRPC)');
+  console.log('floor: a bare grpc-js server in its own process answering the same request with as many zero bytes as onnx-serving answers');
   const sessions = new Map<string, ort.InferenceSession>();
   for (const m of MODELS) sessions.set(m.id, await ort.InferenceSession.create(join(MODELS_DIR, m.id, '1', 'model.onnx')));
   const started = performance.now();
