@@ -114,7 +114,12 @@ export function restInferRequest(body: Buffer, headerLength: string | undefined)
     const size = (t.parameters as Record<string, unknown> | undefined)?.[BINARY_DATA_SIZE];
     const elementSize = DATA_TYPE_TABLE[datatype].byteSize;
     if (typeof size === 'number' && elementSize !== undefined && Array.isArray(t.shape) && t.shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)) {
-      const expected = shapeSize(t.shape as number[]) * elementSize;
+      let expected: number;
+      try {
+        expected = shapeSize(t.shape as number[], name) * elementSize;
+      } catch (err) {
+        throw codecError(name, err); // a shape past 2^53-1 elements is the client's mistake, not ours
+      }
       if (size !== expected) throw bgError('BG_INVALID_BYTE_SIZE', { field: name, expected, got: size });
     }
   }

@@ -46,6 +46,13 @@ describe('robustness against arbitrary input', () => {
     );
   });
 
+  it('answers a binary_data_size on a shape past 2^53-1 elements with a 400 (found by the property below)', async () => {
+    const body = { inputs: [{ name: 'image_input', datatype: 'FP32', shape: [1e12, 1e12], data: null, parameters: { binary_data_size: 0 } }] };
+    const res = await fetch(`${t.restUrl}/v2/models/clf/infer`, { method: 'POST', body: JSON.stringify(body) });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { code?: string }).code).toBe('BG_INVALID_ARGUMENT');
+  });
+
   it('answers arbitrary REST inference bodies with a 4xx', async () => {
     const tensor = fc.record({
       name: fc.oneof(fc.constant('image_input'), fc.string()),
