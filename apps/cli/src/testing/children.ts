@@ -8,9 +8,10 @@ export function nodeChild(name: string, script: string, extra: Partial<ChildSpec
 }
 
 /** Prints `started`, says `bye` on SIGTERM and exits 0, like a service with graceful shutdown. */
+// the handler goes in before `started`: a SIGTERM sent on seeing that line must not meet the default action
 export const GRACEFUL = `
-console.log('started');
 process.on('SIGTERM', () => { console.log('bye'); process.exit(0); });
+console.log('started');
 setInterval(() => {}, 1000);
 `;
 
