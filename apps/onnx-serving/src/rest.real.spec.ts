@@ -165,7 +165,9 @@ describe('REST', () => {
     expect(text).toMatch(/^ovms_request_time_us_count\{service="onnx-serving",interface="REST",name="clf",version="1"\} [1-9]/m);
     expect(text).toMatch(/^ovms_inference_time_us_count\{service="onnx-serving",name="clf",version="1"\} [1-9]/m);
     expect(text).toMatch(/^ovms_current_requests\{name="clf",version="1",service="onnx-serving"\} 0/m);
-    // made-up model names do not become label values
+    // made-up model names and versions do not become label values
+    await postJson('/v2/models/clf/versions/77/infer', { inputs: [] });
     expect(text).not.toContain('name="ghost"');
+    expect(await (await get('/metrics')).text()).not.toContain('version="77"');
   });
 });

@@ -64,8 +64,10 @@ export async function observeModelCall<T>(ctx: ServingContext, call: ModelCall, 
   } finally {
     if (known) {
       if (call.inference && pinned !== undefined) ctx.metrics.current(call.model, pinned, -1);
-      // a call that failed before pinning a version counts under the one it asked for, else the default one
-      const version = pinned ?? (call.version !== '' ? call.version : String(ctx.manager.availableVersions(call.model)[0] ?? ''));
+      // a call that failed before pinning a version counts under the one it asked for when that exists (made-up
+      // versions must not become label values), else under the default one
+      const available = ctx.manager.availableVersions(call.model).map(String);
+      const version = pinned ?? (available.includes(call.version) ? call.version : (available[0] ?? ''));
       const us = Number((process.hrtime.bigint() - started) / 1000n);
       ctx.metrics.request({ api: call.api, interface: call.interface, method: call.method, name: call.model, version }, ok, us);
     }

@@ -25,6 +25,16 @@ export interface ServingMetrics {
   current(name: string, version: string, delta: 1 | -1): void;
 }
 
+/** prom-client hashes a label set on every call; the per-request path looks its series up once per label set. */
+function cached<T>(make: (key: string) => T): (key: string) => T {
+  const children = new Map<string, T>();
+  return (key) => {
+    let child = children.get(key);
+    if (child === undefined) children.set(key, (child = make(key)));
+    return child;
+  };
+}
+
 export function createServingMetrics(metrics: Metrics): ServingMetrics {
   const labelNames = ['api', 'interface', 'method', 'name', 'version'] as const;
   const success = metrics.counter({ name: 'ovms_requests_success', help: 'Number of successful requests to a model or a DAG.', labelNames });
@@ -42,16 +52,41 @@ export function createServingMetrics(metrics: Metrics): ServingMetrics {
     buckets: OVMS_TIME_BUCKETS_US,
   });
   const current = metrics.gauge({ name: 'ovms_current_requests', help: 'Number of inference requests currently in process.', labelNames: ['name', 'version'] as const });
+
+  // keys join label values with a character none of them can hold (model names and versions are [A-Za-z0-9_.-])
+  const split = (key: string): string[] => key.split('\n');
+  const successOf = cached((k) => {
+    const [api = '', iface = '', method = '', name = '', version = ''] = split(k);
+    return success.labels({ api, interface: iface, method, name, version });
+  });
+  const failOf = cached((k) => {
+    const [api = '', iface = '', method = '', name = '', version = ''] = split(k);
+    return fail.labels({ api, interface: iface, method, name, version });
+  });
+  const requestTimeOf = cached((k) => {
+    const [iface = '', name = '', version = ''] = split(k);
+    return requestTime.labels({ interface: iface, name, version });
+  });
+  const inferenceTimeOf = cached((k) => {
+    const [name = '', version = ''] = split(k);
+    return inferenceTime.labels({ name, version });
+  });
+  const currentOf = cached((k) => {
+    const [name = '', version = ''] = split(k);
+    return current.labels({ name, version });
+  });
+
   return {
     request(labels, ok, microseconds) {
-      (ok ? success : fail).inc({ ...labels });
-      requestTime.observe({ interface: labels.interface, name: labels.name, version: labels.version }, microseconds);
+      const key = `${labels.api}\n${labels.interface}\n${labels.method}\n${labels.name}\n${labels.version}`;
+      (ok ? successOf(key) : failOf(key)).inc();
+      requestTimeOf(`${labels.interface}\n${labels.name}\n${labels.version}`).observe(microseconds);
     },
     inference(name, version, microseconds) {
-      inferenceTime.observe({ name, version }, microseconds);
+      inferenceTimeOf(`${name}\n${version}`).observe(microseconds);
     },
     current(name, version, delta) {
-      current.inc({ name, version }, delta);
+      currentOf(`${name}\n${version}`).inc(delta);
     },
   };
 }
