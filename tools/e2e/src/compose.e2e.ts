@@ -7,7 +7,7 @@ import { clusterName, inputKey, loadBundleFile, type LoadedBundle, type Signatur
 import { startS3rver, S3RVER_ACCESS_KEY, S3RVER_REGION, type S3rverHandle } from '@bundlegate/emulators';
 import type { bgv1 } from '@bundlegate/protos';
 import { isRootUser, mountAt, publishedPorts, serviceOf, type ContainerInspect } from './containers';
-import { ComposeProject, DockerCli } from './docker';
+import { ComposeProject, DockerCli, runCommand } from './docker';
 import { grpcPredictByMetadata, proxyGrpcClient, ProxyHttp, type HttpAnswer } from './proxy-client';
 import { startRelay, type Relay } from './relay';
 
@@ -32,6 +32,7 @@ const env = {
   imageTag: setting('BG_E2E_IMAGE_TAG'),
   httpPort: Number(setting('BG_E2E_HTTP_PORT')),
   grpcPort: Number(setting('BG_E2E_GRPC_PORT')),
+  logDir: setting('BG_E2E_LOG_DIR'),
 };
 
 const MODELS_DIR = '/models';
@@ -189,14 +190,22 @@ beforeAll(async () => {
       `RCLONE_S3_ENDPOINT=http://${relay.host}:${relay.port}\nRCLONE_S3_REGION=${S3RVER_REGION}\n`,
   );
 
-  // compose v1 waits for each depends_on condition (download completed, serving and gateway healthy)
+  // compose v1 waits for each depends_on condition (download completed, serving and gateway healthy); nothing
+  // waits for the proxy, so its health check is awaited here
   await compose.run(['up', '-d'], 420_000);
-  await waitFor('model proxy ready', 120_000, async () => ((await http.get('/readyz')).status === 200 ? true : undefined));
+  await waitFor('every service healthy', 180_000, async () => {
+    const all = await containers();
+    return all.every((c) => serviceOf(c) === 'model_download' || c.State.Health?.Status === 'healthy') ? true : undefined;
+  });
+  await waitFor('model proxy ready', 60_000, async () => ((await http.get('/readyz')).status === 200 ? true : undefined));
   grpc = proxyGrpcClient(`127.0.0.1:${env.grpcPort}`);
 }, 600_000);
 
 afterAll(async () => {
   grpc?.close();
+  // the services' logs outlive the project, for the script to show when something failed
+  const logs = await runCommand(env.compose, ['logs', '--no-color', '--timestamps']).catch((error: unknown) => ({ stdout: '', stderr: String(error) }));
+  await writeFile(join(env.logDir, 'services.log'), `${logs.stdout}${logs.stderr}`);
   await compose.run(['down', '--volumes', '--remove-orphans', '--timeout', '10'], 180_000).catch((error: unknown) => console.error(String(error)));
   await relay?.close();
   await s3?.stop();
