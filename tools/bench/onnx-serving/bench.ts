@@ -26,6 +26,8 @@ function arg(name: string): string | undefined {
 }
 const SECONDS = Number(arg('seconds') ?? 5);
 const COMPARE = process.argv.includes('--compare');
+/** `--models anomaly` (or `classifier`) limits the run to models whose label starts with that word. */
+const ONLY = arg('models');
 const CONCURRENCY = [1, 8];
 
 interface BenchModel {
@@ -276,7 +278,7 @@ async function runVariant(variant: Variant, sessions: Map<string, ort.InferenceS
   const floorServer = await startFloor();
   const rows: Row[] = [];
   try {
-    for (const model of MODELS) {
+    for (const model of MODELS.filter((m) => ONLY === undefined || m.label.startsWith(ONLY))) {
       const data = pixels(model);
       const session = sessions.get(model.id) as ort.InferenceSession;
       const feeds = { [model.input]: new ort.Tensor('float32', data, [...model.shape]) };

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // onnx-serving benchmark runner: builds onnx-serving, bundles bench.ts (it uses the workspace libs) and runs it.
 //
-//   node tools/bench/onnx-serving/run.mjs [--seconds 5] [--compare]
+//   node tools/bench/onnx-serving/run.mjs [--seconds 5] [--compare] [--models anomaly|classifier]
 //   npm run bench -w @bundlegate/onnx-serving -- --compare
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
