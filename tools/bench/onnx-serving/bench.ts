@@ -62,8 +62,9 @@ interface Result {
   readonly rps: number;
   readonly p50: number;
   readonly p99: number;
-  /** CPU time per request (ms) of every process taking part: what two cores can afford, whatever else runs. */
+  /** CPU time per request (ms) of this process (the caller) and of the server process, if any. */
   readonly cpuMs: number;
+  readonly serverCpuMs: number;
 }
 
 /** Latencies (ms) and busy time (s) gathered over several slices. */
@@ -71,16 +72,18 @@ class Samples {
   readonly latencies: number[] = [];
   seconds = 0;
   cpuMs = 0;
+  serverCpuMs = 0;
 
   result(): Result {
     const sorted = [...this.latencies].sort((a, b) => a - b);
     const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
-    return { rps: sorted.length / this.seconds, p50: at(0.5), p99: at(0.99), cpuMs: this.cpuMs / sorted.length };
+    const n = sorted.length;
+    return { rps: n / this.seconds, p50: at(0.5), p99: at(0.99), cpuMs: this.cpuMs / n, serverCpuMs: this.serverCpuMs / n };
   }
 }
 
-/** User + system CPU (ms) of this process and, when given, of another one (all threads, from /proc). */
-function cpuNow(otherPid?: number): number {
+/** User + system CPU (ms) of this process, and of another one when given (all threads, from /proc). */
+function cpuNow(otherPid?: number): [number, number] {
   const own = process.cpuUsage();
   let other = 0;
   if (otherPid !== undefined) {
@@ -89,7 +92,7 @@ function cpuNow(otherPid?: number): number {
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     other = (Number(fields[11]) + Number(fields[12])) * 10;
   }
-  return (own.user + own.system) / 1000 + other;
+  return [(own.user + own.system) / 1000, other];
 }
 
 
@@ -110,7 +113,9 @@ async function slice(concurrency: number, ms: number, once: () => Promise<unknow
   );
   if (into) {
     into.seconds += (performance.now() - start) / 1000;
-    into.cpuMs += cpuNow(pid) - cpu;
+    const [own, other] = cpuNow(pid);
+    into.cpuMs += own - cpu[0];
+    into.serverCpuMs += other - cpu[1];
   }
 }
 
@@ -233,13 +238,13 @@ interface Row {
 
 function printRows(title: string, rows: readonly Row[]): void {
   console.log(`\n${title}`);
-  console.log('| model | conc | in-process req/s | p50 ms | p99 ms | CPU ms/req | gRPC req/s | p50 ms | p99 ms | CPU ms/req | req/s ratio | p50 added ms | p99 ratio | floor p50 ms | floor CPU ms/req |');
+  console.log('| model | conc | in-process req/s | p50 ms | p99 ms | CPU ms/req | gRPC req/s | p50 ms | p99 ms | CPU ms/req client + server | req/s ratio | p50 added ms | p99 ratio | floor p50 ms | floor CPU ms/req client + server |');
   console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     const a = r.inProcess;
     const b = r.grpc;
     console.log(
-      `| ${r.model} | ${r.concurrency} | ${f(a.rps, 0)} | ${f(a.p50, 3)} | ${f(a.p99, 3)} | ${f(a.cpuMs, 3)} | ${f(b.rps, 0)} | ${f(b.p50, 3)} | ${f(b.p99, 3)} | ${f(b.cpuMs, 3)} | ${f(b.rps / a.rps)}× | ${f(b.p50 - a.p50, 3)} | ${f(b.p99 / a.p99)}× | ${r.floor ? f(r.floor.p50, 3) : '–'} | ${r.floor ? f(r.floor.cpuMs, 3) : '–'} |`,
+      `| ${r.model} | ${r.concurrency} | ${f(a.rps, 0)} | ${f(a.p50, 3)} | ${f(a.p99, 3)} | ${f(a.cpuMs, 3)} | ${f(b.rps, 0)} | ${f(b.p50, 3)} | ${f(b.p99, 3)} | ${f(b.cpuMs, 2)} + ${f(b.serverCpuMs, 2)} | ${f(b.rps / a.rps)}× | ${f(b.p50 - a.p50, 3)} | ${f(b.p99 / a.p99)}× | ${r.floor ? f(r.floor.p50, 3) : '–'} | ${r.floor ? `${f(r.floor.cpuMs, 2)} + ${f(r.floor.serverCpuMs, 2)}` : '–'} |`,
     );
   }
 }
@@ -325,7 +330,7 @@ async function main(): Promise<void> {
   console.log('in-process: InferenceSession.run with default session options, called from `conc` concurrent loops in this process');
   console.log(`gRPC: KServe ModelInfer (raw FP32 contents, request pre-encoded) to an onnx-serving process, one channel, client window ${CLIENT_WINDOW} B`);
   console.log(`the two are measured in alternating ${SLICE_MS} ms slices; load average at start: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
-  console.log('CPU ms/req: user+system time per request of this process (in-process) or of this client plus the server process (gRPC)');
+  console.log('CPU ms/req: user+system time per request of this process (in-process; the gRPC client) and of the server process');
   console.log('floor: a bare grpc-js server in its own process answering the same request with as many zero bytes as onnx-serving answers');
   const sessions = new Map<string, ort.InferenceSession>();
   for (const m of MODELS) sessions.set(m.id, await ort.InferenceSession.create(join(MODELS_DIR, m.id, '1', 'model.onnx')));
