@@ -2,18 +2,22 @@
 # onnx-serving: OVMS-compatible model server on ONNX Runtime (gRPC 9000, REST 8001).
 # Build from the repository root: docker build -f deploy/docker/onnx-serving.Dockerfile -t bundlegate/onnx-serving:0.1.0 .
 
-# ---- build: install the workspace, bundle the app into dist/main.js
+# ---- build: install the workspace, bundle the app into dist/main.js, install its production dependencies
 FROM node:20-bookworm-slim AS build
 WORKDIR /src
 COPY . .
-# /manifests: every workspace manifest and the lock, which is what `npm ci --workspace` needs below
-RUN npm ci --no-audit --no-fund \
- && npm run build --workspace @bundlegate/onnx-serving \
- && mkdir /manifests \
- && find . -name package.json -not -path '*/node_modules/*' -not -path './tmp/*' -exec cp --parents {} /manifests/ \; \
- && cp package-lock.json .npmrc /manifests/
+# the same first steps in every image's Dockerfile: building several images installs the workspace once
+RUN npm ci --no-audit --no-fund
+# /prod: every workspace manifest and the lock, which is what `npm ci --workspace` needs below
+RUN mkdir /prod \
+ && find . -name package.json -not -path '*/node_modules/*' -not -path './tmp/*' -exec cp --parents {} /prod/ \; \
+ && cp package-lock.json .npmrc /prod/
+RUN npm run build --workspace @bundlegate/onnx-serving
+# production dependencies of this app only, from the npm cache the install above filled
+RUN cd /prod \
+ && npm ci --omit=dev --workspace @bundlegate/onnx-serving --prefer-offline --no-audit --no-fund
 
-# ---- runtime: production dependencies of the app only (native ones such as onnxruntime-node stay outside the bundle)
+# ---- runtime: the bundled app and its production dependencies (native ones such as onnxruntime-node stay outside the bundle)
 FROM node:20-bookworm-slim
 # tini as PID 1 forwards SIGTERM to node and reaps children, so `docker stop` ends the process at once
 RUN apt-get update \
@@ -21,9 +25,7 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 ENV NODE_ENV=production
-COPY --from=build /manifests/ ./
-RUN npm ci --omit=dev --workspace @bundlegate/onnx-serving --no-audit --no-fund \
- && npm cache clean --force
+COPY --from=build /prod/ ./
 COPY --from=build /src/apps/onnx-serving/dist/ apps/onnx-serving/dist/
 # a named volume mounted here takes this ownership, so the non-root user can write it
 RUN mkdir -p /models && chown node:node /models

@@ -52,9 +52,12 @@ describe('deploy/docker', () => {
     const build = steps.slice(0, runtimeStart);
     const runtime = steps.slice(runtimeStart);
     const runs = (part: Instruction[]) => part.filter((s) => s.keyword === 'RUN').map((s) => s.args).join(' && ');
-    expect(runs(build)).toMatch(/\bnpm ci\b/);
+    expect(runs(build)).toMatch(/\bnpm ci --no-audit\b/);
     expect(runs(build)).toContain(`npm run build --workspace ${pkg.name}`);
-    expect(runs(runtime)).toContain(`npm ci --omit=dev --workspace ${pkg.name}`);
+    // the app's production dependencies, installed in the build stage from its npm cache and copied over
+    expect(runs(build)).toMatch(new RegExp(`cd /prod\\s+&& npm ci --omit=dev --workspace ${pkg.name} --prefer-offline`));
+    expect(runs(runtime)).not.toMatch(/\bnpm\b/);
+    expect(runtime.filter((s) => s.keyword === 'COPY').map((s) => s.args)).toContain('--from=build /prod/ ./');
     expect(runs(runtime)).toMatch(/apt-get install -y --no-install-recommends tini/);
     expect(runtime.filter((s) => s.keyword === 'COPY').map((s) => s.args)).toContain(`--from=build /src/apps/${app}/dist/ apps/${app}/dist/`);
     expect(runtime.filter((s) => s.keyword === 'USER').map((s) => s.args)).toEqual(['node']);
@@ -64,6 +67,16 @@ describe('deploy/docker', () => {
     const port = SERVICES[app];
     if (port === undefined) expect(health).toBe('NONE');
     else expect(health).toContain(`process.env.HEALTH_PORT||${port})+'/readyz'`);
+  });
+
+  it('begins every Dockerfile with the same install steps, so building several images installs the workspace once', () => {
+    const heads = apps.map((app) => {
+      const steps = instructions(readFileSync(join(REPO_ROOT, 'deploy', 'docker', `${app}.Dockerfile`), 'utf8'));
+      const firstAppStep = steps.findIndex((s) => s.args.includes('--workspace @bundlegate/'));
+      return steps.slice(0, firstAppStep);
+    });
+    expect(heads[0]?.some((s) => s.keyword === 'RUN' && /^npm ci\b/.test(s.args))).toBe(true);
+    for (const head of heads) expect(head).toEqual(heads[0]);
   });
 
   it('keeps node_modules, build output and model files out of the build context', () => {
