@@ -1,7 +1,7 @@
 import fc from 'fast-check';
-import { kserve, tfs } from '@bundlegate/protos';
+import { bgv1, kserve, tfs } from '@bundlegate/protos';
 import { createTensor, toModelInferRequest, toPredictRequest } from '@bundlegate/tensors';
-import { serializeModelInferRequest, serializePredictRequest } from './wire-encoding';
+import { serializeModelInferRequest, serializePredictRequest, serializePredictResponse } from './wire-encoding';
 
 // The hand-assembled messages must decode, with the generated decoders, to exactly what the generated encoders make.
 
@@ -34,6 +34,31 @@ describe('single-copy request encoding', () => {
         expect(tfs.PredictRequest.decode(mine)).toEqual(tfs.PredictRequest.decode(tfs.PredictRequest.encode(request).finish()));
       }),
       { numRuns: 50 },
+    );
+  });
+
+  it('encodes PredictResponse like the generated encoder', () => {
+    const output = fc.oneof(
+      fc.record({ typeId: fc.constant('MaxClassification'), name: fc.option(fc.string(), { nil: undefined }), classification: fc.record({ label: fc.string(), score: fc.float({ noNaN: true }) }) }),
+      fc.record({
+        typeId: fc.constant('GridEmbedding'),
+        embeddingGrid: fc.record({ rows: fc.nat(100), cols: fc.nat(100), channels: fc.nat(1000), data: fc.uint8Array({ maxLength: 3000 }).map((b) => Buffer.from(b)) }),
+      }),
+      fc.record({
+        typeId: fc.constant('Tensor'),
+        name: fc.option(fc.string(), { nil: undefined }),
+        tensor: fc.record({ datatype: fc.constantFrom('FP32', 'BYTES'), shape: fc.array(fc.bigInt({ min: 0n, max: 1000n }), { maxLength: 4 }), data: fc.uint8Array({ maxLength: 3000 }).map((b) => Buffer.from(b)) }),
+      }),
+    );
+    fc.assert(
+      fc.property(fc.string(), fc.array(output, { maxLength: 4 }), fc.option(fc.double({ noNaN: true }), { nil: undefined }), (modelId, outputs, ms) => {
+        const response: bgv1.PredictResponse = { modelId, outputs, timings: ms === undefined ? undefined : { preprocessMs: ms, backendMs: 1, postprocessMs: 0, totalMs: ms } };
+        const mine = serializePredictResponse(response);
+        const generated = bgv1.PredictResponse.encode(response).finish();
+        expect(bgv1.PredictResponse.decode(mine)).toEqual(bgv1.PredictResponse.decode(generated));
+        expect(mine.byteLength).toBe(generated.byteLength);
+      }),
+      { numRuns: 100 },
     );
   });
 

@@ -1,6 +1,6 @@
-import { kserve, tf, tfs } from '@bundlegate/protos';
+import { bgv1, kserve, tf, tfs } from '@bundlegate/protos';
 
-// Request serializers that copy tensor bytes exactly once. The generated encoders copy a 600 KB image tensor three
+// Message serializers that copy tensor bytes exactly once. The generated encoders copy a 600 KB image tensor three
 // times (into the writer, on finish(), and into a Buffer); here the message is assembled as a list of chunks whose
 // sizes are known, then copied once into a single Buffer that grpc-js frames.
 
@@ -66,5 +66,35 @@ export function serializePredictRequest(request: tfs.PredictRequest): Buffer {
     const entry = [...lengthDelimited(MAP_KEY_FIELD, [utf8.encode(name)]), ...lengthDelimited(MAP_VALUE_FIELD, tensor)];
     chunks.push(...lengthDelimited(PREDICT_INPUTS_FIELD, entry));
   }
+  return join(chunks);
+}
+
+const RESPONSE_OUTPUTS_FIELD = 2;
+const OUTPUT_EMBEDDING_GRID_FIELD = 4;
+const OUTPUT_TENSOR_FIELD = 5;
+const GRID_DATA_FIELD = 4;
+const TENSOR_DATA_FIELD = 3;
+const EMPTY = Buffer.alloc(0);
+
+/** One bgv1.Output: its small fields by the generated encoder, the grid or tensor bytes appended as they are. */
+function outputChunks(output: bgv1.Output): Chunk[] {
+  const { embeddingGrid, tensor, ...rest } = output;
+  const chunks: Chunk[] = [bgv1.Output.encode(rest).finish()];
+  if (embeddingGrid !== undefined) {
+    const grid: Chunk[] = [bgv1.EmbeddingGrid.encode({ ...embeddingGrid, data: EMPTY }).finish()];
+    if (embeddingGrid.data.byteLength > 0) grid.push(...lengthDelimited(GRID_DATA_FIELD, [embeddingGrid.data]));
+    chunks.push(...lengthDelimited(OUTPUT_EMBEDDING_GRID_FIELD, grid));
+  } else if (tensor !== undefined) {
+    const body: Chunk[] = [bgv1.Tensor.encode({ ...tensor, data: EMPTY }).finish()];
+    if (tensor.data.byteLength > 0) body.push(...lengthDelimited(TENSOR_DATA_FIELD, [tensor.data]));
+    chunks.push(...lengthDelimited(OUTPUT_TENSOR_FIELD, body));
+  }
+  return chunks;
+}
+
+/** `bundlegate.v1.PredictResponse` → wire bytes; grid and tensor data are copied once. */
+export function serializePredictResponse(response: bgv1.PredictResponse): Buffer {
+  const chunks: Chunk[] = [bgv1.PredictResponse.encode({ ...response, outputs: [] }).finish()];
+  for (const output of response.outputs) chunks.push(...lengthDelimited(RESPONSE_OUTPUTS_FIELD, outputChunks(output)));
   return join(chunks);
 }

@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import { numberToFp16 } from './float16';
-import { createImageDecoder, ImageDecodeError, ImageTooLargeError, imageToTensor } from './image';
+import { createImageDecoder, ImageDecodeError, ImageTooLargeError, imageToTensor, sniffImageFormat } from './image';
 
 const W = 4;
 const H = 3;
@@ -215,5 +215,19 @@ describe('imageToTensor errors', () => {
     expect(() => createImageDecoder({ maxPixels: 0 })).toThrow(
       new RangeError('maxPixels must be a positive integer, got 0'),
     );
+  });
+});
+
+describe('sniffImageFormat', () => {
+  it('names the formats whose first bytes are fixed, as sharp does', async () => {
+    const pixels = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#123456' } }).png().toBuffer();
+    for (const format of ['jpeg', 'png', 'webp', 'gif'] as const) {
+      const encoded = await sharp(pixels).toFormat(format).toBuffer();
+      expect(sniffImageFormat(encoded)).toBe(format);
+      expect((await sharp(encoded).metadata()).format).toBe(format);
+    }
+    expect(sniffImageFormat(Buffer.from('not an image at all'))).toBeUndefined();
+    expect(sniffImageFormat(Buffer.from([0xff, 0xd8]))).toBeUndefined();
+    expect(sniffImageFormat(new Uint8Array(0))).toBeUndefined();
   });
 });

@@ -1,4 +1,4 @@
-import sharp, { type Metadata } from 'sharp';
+import sharp, { type Metadata, type OutputInfo } from 'sharp';
 import { formatValue } from './dtype';
 import { numberToFp16 } from './float16';
 import type { TensorOf } from './tensor';
@@ -182,12 +182,54 @@ interface DecodeSettings {
   readonly resize: Required<ImageResize> | undefined;
 }
 
-/** Header check, then one sharp pipeline to 8-bit sRGB HWC pixels. */
+/** The format a file's first bytes announce, for the formats whose signature is fixed; undefined otherwise. */
+export function sniffImageFormat(input: Uint8Array): ImageFormat | undefined {
+  const at = (offset: number, bytes: readonly number[]): boolean => bytes.every((b, i) => input[offset + i] === b);
+  if (at(0, [0xff, 0xd8, 0xff])) return 'jpeg';
+  if (at(0, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) return 'png';
+  if (at(0, [0x52, 0x49, 0x46, 0x46]) && at(8, [0x57, 0x45, 0x42, 0x50])) return 'webp';
+  if (at(0, [0x47, 0x49, 0x46, 0x38])) return 'gif';
+  return undefined;
+}
+
+/**
+ * One sharp pipeline to 8-bit sRGB HWC pixels, its pixel limit checked by sharp from the header before decoding.
+ * The header is read apart (sharp metadata, a second pass through the thread pool) only when the first bytes do not
+ * announce an accepted format or the decode fails, to say exactly why.
+ */
 async function decodePixels(
   input: Uint8Array,
   settings: DecodeSettings,
 ): Promise<{ pixels: Buffer; height: number; width: number }> {
   if (input.byteLength === 0) throw new ImageDecodeError('empty', 'image is empty (0 bytes)');
+  const sniffed = sniffImageFormat(input);
+  if (sniffed === undefined || !settings.formats.includes(sniffed)) {
+    await checkHeader(input, settings);
+  }
+  let pipeline = sharp(input, { limitInputPixels: settings.maxPixels, autoOrient: settings.autoOrient });
+  if (settings.resize !== undefined) pipeline = pipeline.resize(settings.resize);
+  pipeline = pipeline.removeAlpha().toColourspace('srgb').raw({ depth: 'uchar' });
+  let decoded: { data: Buffer; info: OutputInfo };
+  try {
+    decoded = await pipeline.toBuffer({ resolveWithObject: true });
+  } catch (error) {
+    // why: not an image, a format not accepted, too many pixels (all from the header), or a corrupt body
+    const format = await checkHeader(input, settings);
+    throw new ImageDecodeError('corrupt', `${format} image could not be decoded: ${errorMessage(error)}`, { cause: error });
+  }
+  const { data, info } = decoded;
+  if (info.channels !== CHANNELS || data.length !== info.width * info.height * CHANNELS) {
+    const format = sniffed ?? 'image';
+    throw new ImageDecodeError(
+      'corrupt',
+      `${format} image could not be decoded: decoded ${info.channels} channels, ${data.length} bytes for ${info.width}×${info.height}`,
+    );
+  }
+  return { pixels: data, height: info.height, width: info.width };
+}
+
+/** The header alone: throws unless it is a decodable image of an accepted format within the pixel limit. */
+async function checkHeader(input: Uint8Array, settings: DecodeSettings): Promise<ImageFormat> {
   let metadata: Metadata;
   try {
     // header only: an unlimited instance so the dimensions can be reported, nothing is decoded yet
@@ -203,21 +245,7 @@ async function decodePixels(
   }
   const { width, height } = metadata;
   if (width * height > settings.maxPixels) throw new ImageTooLargeError(width, height, settings.maxPixels);
-
-  let pipeline = sharp(input, { limitInputPixels: settings.maxPixels, autoOrient: settings.autoOrient });
-  if (settings.resize !== undefined) pipeline = pipeline.resize(settings.resize);
-  pipeline = pipeline.removeAlpha().toColourspace('srgb').raw({ depth: 'uchar' });
-  try {
-    const { data, info } = await pipeline.toBuffer({ resolveWithObject: true });
-    if (info.channels !== CHANNELS || data.length !== info.width * info.height * CHANNELS) {
-      throw new Error(`decoded ${info.channels} channels, ${data.length} bytes for ${info.width}×${info.height}`);
-    }
-    return { pixels: data, height: info.height, width: info.width };
-  } catch (error) {
-    throw new ImageDecodeError('corrupt', `${metadata.format} image could not be decoded: ${errorMessage(error)}`, {
-      cause: error,
-    });
-  }
+  return metadata.format as ImageFormat;
 }
 
 interface Lookup {

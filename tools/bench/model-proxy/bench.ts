@@ -25,7 +25,8 @@ function arg(name: string, fallback: number): number {
 }
 const REQUESTS = arg('requests', 300);
 const ROUNDS = arg('rounds', 3);
-const CONCURRENCY = [1, 16];
+const concurrencyArg = process.argv.indexOf('--concurrency');
+const CONCURRENCY = concurrencyArg === -1 ? [1, 16] : (process.argv[concurrencyArg + 1] ?? '').split(',').map(Number);
 
 // ---- services from their built dist/main.js
 
@@ -35,7 +36,9 @@ interface Service {
 }
 
 function start(app: string, args: string[], waitFor: string[]): Promise<Service> {
-  const child = spawn(process.execPath, [join(ROOT, 'apps', app, 'dist', 'main.js'), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // BENCH_NODE_FLAGS='--cpu-prof --cpu-prof-dir=/tmp/prof': node flags for every service (NODE_OPTIONS refuses some)
+  const flags = (process.env['BENCH_NODE_FLAGS'] ?? '').split(' ').filter((f) => f !== '');
+  const child = spawn(process.execPath, [...flags, join(ROOT, 'apps', app, 'dist', 'main.js'), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   const lines = new Map<string, Record<string, unknown>>();
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`${app} exited with ${code}`)));
@@ -45,7 +48,8 @@ function start(app: string, args: string[], waitFor: string[]): Promise<Service>
         if (typeof line['msg'] === 'string' && waitFor.includes(line['msg'])) lines.set(line['msg'], line);
         if (lines.size === waitFor.length) resolve({ child, lines });
       } catch {
-        // not a log line
+        // not a log line (say, --trace-gc output): pass it on
+        process.stderr.write(`${app}: ${text}\n`);
       }
     });
   });
@@ -163,7 +167,7 @@ async function main(): Promise<void> {
   const proxyTimings = new Map<number, StageTimings[]>();
   let measuring = 0;
 
-  const paths: Record<string, () => Promise<unknown>> = {
+  const allPaths: Record<string, () => Promise<unknown>> = {
     'direct ModelInfer (pre-built tensor) → onnx-serving': () => unary(servingClient, '/inference.GRPCInferenceService/ModelInfer', direct, decodeInfer, noMetadata),
     'ModelInfer (pre-built tensor) → gateway → onnx-serving': () => unary(gatewayClient, '/inference.GRPCInferenceService/ModelInfer', direct, decodeInfer, withModel),
     'proxy gRPC Predict (JPEG) → gateway → onnx-serving': () => unary(proxyClient, '/bundlegate.v1.ModelProxy/Predict', predictRequest, (b) => bgv1.PredictResponse.decode(b), noMetadata),
@@ -178,6 +182,11 @@ async function main(): Promise<void> {
       if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
     },
   };
+
+  // --only <text>: the direct call plus the paths whose name contains <text> (say, to profile one path alone)
+  const onlyArg = process.argv.indexOf('--only');
+  const only = onlyArg === -1 ? '' : (process.argv[onlyArg + 1] ?? '');
+  const paths = Object.fromEntries(Object.entries(allPaths).filter(([name], i) => i === 0 || name.includes(only)));
 
   // warm every path (JIT, connections, sessions)
   for (const call of Object.values(paths)) await load(30, 4, call);
@@ -211,12 +220,12 @@ async function main(): Promise<void> {
     return r === undefined ? '' : `${fmt(r.p50)} ${fmt(r.p99)}`;
   };
   const names = Object.keys(paths);
-  const [directName, gatewayName, grpcName, httpName, nestedName] = names as [string, string, string, string, string];
+  const [directName, gatewayName, grpcName, httpName, nestedName] = Object.keys(allPaths) as [string, string, string, string, string];
   console.log(`\nmodel-proxy benchmark: ${MODEL} (visual-anomaly, 224×224 JPEG → FP32 [1,3,224,224] → [1,14,14,768]); ${REQUESTS}×${ROUNDS} calls per path and concurrency\n`);
   console.log(`${'path'.padEnd(58)}  c=1 p50     p99   c=16 p50     p99   (ms)`);
   for (const name of names) console.log(`${name.padEnd(58)} ${row(name, 1)}  ${row(name, 16)}`);
   console.log('\nadded by the proxy over the direct ModelInfer (p50 / p99 difference, ms):');
-  for (const name of [grpcName, httpName, nestedName]) {
+  for (const name of [grpcName, httpName, nestedName].filter((n) => n in paths)) {
     const parts = CONCURRENCY.map((c) => {
       const a = results[name]?.[c];
       const d = results[directName]?.[c];
