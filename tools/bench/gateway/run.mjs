@@ -122,9 +122,11 @@ async function backendOk() {
 
 // ---- the gateway: one process, defaults unless --gateway_args says otherwise
 const [gwPort, gwRest, nginxPort] = await Promise.all([freePort(), freePort(), freePort()]);
+// BENCH_NODE_FLAGS='--cpu-prof --cpu-prof-dir=/tmp/prof': node flags for the gateway (NODE_OPTIONS refuses some)
+const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 const gateway = spawn(
   process.execPath,
-  [gatewayMain, '--route', `${MODEL}=127.0.0.1:${backendPort}`, '--host', '127.0.0.1', '--port', String(gwPort), '--rest_port', String(gwRest), '--log_level', 'warn', ...GATEWAY_ARGS],
+  [...nodeFlags, gatewayMain, '--route', `${MODEL}=127.0.0.1:${backendPort}`, '--host', '127.0.0.1', '--port', String(gwPort), '--rest_port', String(gwRest), '--log_level', 'warn', ...GATEWAY_ARGS],
   { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] },
 );
 children.push(gateway);

@@ -161,9 +161,11 @@ async function startServer(pluginConfig: Record<string, unknown> | undefined): P
   };
   writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
   const [port, restPort] = [await freePort(), await freePort()];
+  // BENCH_NODE_FLAGS='--cpu-prof --cpu-prof-dir=/tmp/prof': node flags for the server (NODE_OPTIONS refuses some)
+  const flags = (process.env['BENCH_NODE_FLAGS'] ?? '').split(' ').filter((f) => f !== '');
   const child = spawn(
     process.execPath,
-    [join(ROOT, 'apps/onnx-serving/dist/main.js'), '--config_path', join(dir, 'config.json'), '--port', String(port), '--rest_port', String(restPort)]
+    [...flags, join(ROOT, 'apps/onnx-serving/dist/main.js'), '--config_path', join(dir, 'config.json'), '--port', String(port), '--rest_port', String(restPort)]
       .concat(['--grpc_bind_address', '127.0.0.1', '--rest_bind_address', '127.0.0.1', '--log_level', 'error', '--file_system_poll_wait_seconds', '0']),
     { stdio: ['ignore', 'inherit', 'inherit'] },
   );
