@@ -1,3 +1,5 @@
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
 import type { Logger } from '@bundlegate/service-kit';
 import type { PoolOptions } from './connection-pool';
 import { Endpoint, endpointKey } from './endpoint';
@@ -12,9 +14,29 @@ export function createLoadBalancer(policy: LbPolicy): LoadBalancer {
   return policy === 'least_request' ? new LeastRequestBalancer() : new RoundRobinBalancer();
 }
 
+/** Every address a host name resolves to. */
+export type LookupAll = (host: string) => Promise<string[]>;
+
+/** The system resolver (getaddrinfo, as a connect by name uses), all addresses in its order. */
+export const systemLookup: LookupAll = async (host) => (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
+
+/** What a new DNS answer changes: addresses to add and to drop (order kept, duplicates ignored). */
+export function addressChanges(current: readonly string[], resolved: readonly string[]): { add: string[]; drop: string[] } {
+  const now = new Set(current);
+  const next = new Set(resolved);
+  return { add: [...next].filter((a) => !now.has(a)), drop: [...now].filter((a) => !next.has(a)) };
+}
+
 export interface ClusterDeps {
   readonly poolOptions: PoolOptions;
   readonly logger: Logger;
+  /**
+   * How often endpoint host names are resolved again; each address becomes an endpoint of its own (a headless
+   * Service's pods, several A records). 0: names are dialled as they are, one endpoint per name.
+   */
+  readonly dnsRefreshMs?: number;
+  /** The resolver (tests inject one); the system's by default. */
+  readonly lookup?: LookupAll;
   readonly onEject?: (cluster: Cluster, endpoint: Endpoint) => void;
   readonly onHealthChange?: (cluster: Cluster, endpoint: Endpoint) => void;
 }
@@ -23,7 +45,8 @@ export interface ClusterDeps {
 export class Cluster {
   readonly name: string;
   readonly modelId: string;
-  readonly endpoints: readonly Endpoint[];
+  /** Changes in place as DNS answers change; the balancer, checks and outlier detector share this array. */
+  readonly endpoints: Endpoint[];
   readonly restEndpoints: readonly EndpointSpec[];
   readonly balancer: LoadBalancer;
   readonly outlier: OutlierDetector;
@@ -31,21 +54,22 @@ export class Cluster {
   /** Identity of the definition: a reload that leaves it unchanged keeps this cluster and its warm sessions. */
   readonly key: string;
   private restNext = 0;
+  /** Which of spec.endpoints each endpoint came from. */
+  private readonly origin = new WeakMap<Endpoint, number>();
+  private dnsTimer: NodeJS.Timeout | undefined;
+  private readonly dnsErrors = new Map<number, string>();
+  private stopped = false;
 
   constructor(
     readonly spec: RouteSpec,
-    deps: ClusterDeps,
+    private readonly deps: ClusterDeps,
   ) {
     this.name = spec.cluster;
     this.modelId = spec.modelId;
     this.key = clusterKey(spec);
     const log = deps.logger;
-    this.endpoints = spec.endpoints.map(
-      (e) =>
-        new Endpoint(e.host, e.port, deps.poolOptions, spec.tls, (err) =>
-          log.debug({ cluster: this.name, endpoint: endpointKey(e), err: err.message }, 'upstream session error'),
-        ),
-    );
+    // names are dialled as they are until the first DNS answer replaces them with their addresses
+    this.endpoints = spec.endpoints.map((_, i) => this.newEndpoint(i, undefined));
     this.restEndpoints = spec.restEndpoints;
     this.balancer = createLoadBalancer(spec.lbPolicy);
     this.outlier = new OutlierDetector(spec.outlier, this.endpoints, (e, forMs) => {
@@ -64,6 +88,83 @@ export class Cluster {
   start(): void {
     for (const e of this.endpoints) e.pool.warm();
     this.healthChecker?.start();
+    const every = this.deps.dnsRefreshMs ?? 0;
+    if (every > 0 && this.spec.endpoints.some((e) => isIP(e.host) === 0)) {
+      void this.resolve();
+      this.dnsTimer = setInterval(() => void this.resolve(), every);
+      this.dnsTimer.unref();
+    }
+  }
+
+  private newEndpoint(index: number, ip: string | undefined): Endpoint {
+    const spec = this.spec.endpoints[index] as EndpointSpec;
+    const endpoint = new Endpoint(
+      spec.host,
+      spec.port,
+      this.deps.poolOptions,
+      this.spec.tls,
+      (err) => this.deps.logger.debug({ cluster: this.name, endpoint: endpoint.address, err: err.message }, 'upstream session error'),
+      ip,
+    );
+    this.origin.set(endpoint, index);
+    return endpoint;
+  }
+
+  /**
+   * Resolves every endpoint name once more and makes one endpoint per address: new addresses join (warmed, checked
+   * at once), vanished ones leave (their calls in flight finish). A failed or empty answer changes nothing.
+   */
+  async resolve(): Promise<void> {
+    const lookupAll = this.deps.lookup ?? systemLookup;
+    await Promise.all(
+      this.spec.endpoints.map(async (spec, index) => {
+        if (isIP(spec.host) !== 0) return;
+        let resolved: string[];
+        try {
+          resolved = await lookupAll(spec.host);
+        } catch (err) {
+          const message = (err as Error).message;
+          if (this.dnsErrors.get(index) !== message) {
+            this.deps.logger.warn({ cluster: this.name, host: spec.host, err: message }, 'endpoint name did not resolve; keeping its endpoints');
+          }
+          this.dnsErrors.set(index, message);
+          return;
+        }
+        this.dnsErrors.delete(index);
+        if (resolved.length === 0 || this.stopped) return;
+        this.applyAddresses(index, resolved);
+      }),
+    );
+  }
+
+  private applyAddresses(index: number, resolved: readonly string[]): void {
+    const mine = this.endpoints.filter((e) => this.origin.get(e) === index);
+    const byName = mine.find((e) => e.ip === undefined);
+    const { add, drop } = addressChanges(
+      mine.flatMap((e) => (e.ip === undefined ? [] : [e.ip])),
+      resolved,
+    );
+    if (add.length === 0 && drop.length === 0 && byName === undefined) return;
+    const added = add.map((ip) => {
+      const e = this.newEndpoint(index, ip);
+      // the name was dialled until now, reaching one of these addresses: what checks said of it holds for them
+      if (byName !== undefined) {
+        e.healthy = byName.healthy;
+        e.healthKnown = byName.healthKnown;
+      }
+      return e;
+    });
+    const leaving = mine.filter((e) => e.ip === undefined || drop.includes(e.ip));
+    for (const e of leaving) this.endpoints.splice(this.endpoints.indexOf(e), 1);
+    this.endpoints.push(...added);
+    for (const e of added) e.pool.warm();
+    for (const e of leaving) e.pool.close();
+    this.deps.logger.info(
+      { cluster: this.name, host: this.spec.endpoints[index]?.host, addresses: resolved, added: add, dropped: drop },
+      'endpoint addresses changed',
+    );
+    if (added.length > 0) void this.healthChecker?.round();
+    this.deps.onHealthChange?.(this, added[0] ?? (leaving[0] as Endpoint));
   }
 
   /**
@@ -98,11 +199,11 @@ export class Cluster {
    */
   pickRest(): EndpointSpec | undefined {
     const n = this.restEndpoints.length;
-    const paired = n === this.endpoints.length;
+    const paired = n === this.spec.endpoints.length;
     const now = Date.now();
     for (let i = 0; i < n; i++) {
       const index = (this.restNext + i) % n;
-      if (paired && !(this.endpoints[index] as Endpoint).available(now)) continue;
+      if (paired && !this.endpoints.some((e) => this.origin.get(e) === index && e.available(now))) continue;
       this.restNext = (index + 1) % n;
       return this.restEndpoints[index];
     }
@@ -111,13 +212,20 @@ export class Cluster {
 
   /** Stops checks and lets in-flight calls finish on their sessions. */
   close(): void {
-    this.healthChecker?.stop();
+    this.stop();
     for (const e of this.endpoints) e.pool.close();
   }
 
   destroy(): void {
-    this.healthChecker?.stop();
+    this.stop();
     for (const e of this.endpoints) e.pool.destroy();
+  }
+
+  private stop(): void {
+    this.stopped = true;
+    this.healthChecker?.stop();
+    if (this.dnsTimer) clearInterval(this.dnsTimer);
+    this.dnsTimer = undefined;
   }
 
   toJSON(): Record<string, unknown> {

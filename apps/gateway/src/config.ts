@@ -36,6 +36,12 @@ export const gatewayConfigSpec = {
   route: list({ flag: 'route', env: 'GATEWAY_ROUTE', separator: ';', item: routeItem, help: 'ID=HOST:PORT[,HOST:PORT…], repeatable (env: ";"-separated).' }),
   restRoute: list({ flag: 'rest_route', env: 'GATEWAY_REST_ROUTE', separator: ';', item: routeItem, help: 'ID=HOST:PORT[,…]: REST endpoints of a --route model.' }),
   reloadInterval: duration({ flag: 'reload_interval', env: 'GATEWAY_RELOAD_INTERVAL', default: '2s', help: 'How often the routes/bundle file is checked for changes; 0 = never.' }),
+  dnsRefresh: duration({
+    flag: 'dns_refresh',
+    env: 'GATEWAY_DNS_REFRESH',
+    default: '5s',
+    help: 'How often endpoint host names are resolved; each address becomes an endpoint (replicas behind one name). 0 = dial names as they are.',
+  }),
 
   // ---- listeners
   host: string({ flag: 'host', env: 'GATEWAY_HOST', default: '0.0.0.0', help: 'Address to listen on.' }),
@@ -116,6 +122,7 @@ export interface GatewayConfig {
   readonly adminPort: number | undefined;
   readonly source: RouteSource;
   readonly reloadIntervalMs: number;
+  readonly dnsRefreshMs: number;
   readonly clusterDefaults: ClusterOptions;
   readonly pool: PoolOptions;
   readonly listener: GrpcListenerOptions;
@@ -142,6 +149,7 @@ export function toGatewayConfig(c: GatewayFlags): GatewayConfig {
     adminPort: c.adminPort,
     source,
     reloadIntervalMs: c.reloadInterval,
+    dnsRefreshMs: c.dnsRefresh,
     clusterDefaults: {
       lbPolicy: c.lbPolicy,
       healthCheck: {

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { connect as netConnect } from 'node:net';
+import { isIP, connect as netConnect } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { H2Connection, type LocalSettings } from './h2-connection';
 import type { UpstreamTlsSpec } from './route-config';
@@ -77,8 +77,12 @@ export class ConnectionPool {
     private readonly options: PoolOptions,
     tls?: UpstreamTlsSpec,
     private readonly onSessionError?: (err: Error) => void,
+    /** Address to connect to when `host` is a name resolved beforehand; `host` still names the server for TLS. */
+    private readonly connectAddress?: string,
   ) {
-    this.tls = tls ? tlsOptions(tls) : undefined;
+    const secure = tls ? tlsOptions(tls) : undefined;
+    // certificates name the host, not the address dialled
+    this.tls = secure && secure.servername === undefined && isIP(host) === 0 ? { ...secure, servername: host } : secure;
     this.settings = {
       maxConcurrentStreams: 100,
       initialWindowSize: options.streamWindow,
@@ -121,8 +125,8 @@ export class ConnectionPool {
 
   private open(): PooledSession {
     const socket = this.tls
-      ? tlsConnect({ ...this.tls, host: this.host, port: this.port, ALPNProtocols: ['h2'] })
-      : netConnect({ host: this.host, port: this.port });
+      ? tlsConnect({ ...this.tls, host: this.connectAddress ?? this.host, port: this.port, ALPNProtocols: ['h2'] })
+      : netConnect({ host: this.connectAddress ?? this.host, port: this.port });
     // idle keepalive connections must not hold the process open
     socket.unref();
     const entry: PooledSession = new PooledSession(

@@ -22,9 +22,12 @@ export class Endpoint {
     poolOptions: PoolOptions,
     tls: UpstreamTlsSpec | undefined,
     onSessionError?: (err: Error) => void,
+    /** One address `host` resolved to, dialled instead of the name (DNS discovery of a cluster's servers). */
+    readonly ip?: string,
   ) {
-    this.address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-    this.pool = new ConnectionPool(host, port, poolOptions, tls, onSessionError);
+    const shown = ip ?? host;
+    this.address = shown.includes(':') ? `[${shown}]:${port}` : `${shown}:${port}`;
+    this.pool = new ConnectionPool(host, port, poolOptions, tls, onSessionError, ip);
   }
 
   available(now: number): boolean {
@@ -35,6 +38,7 @@ export class Endpoint {
     const now = Date.now();
     return {
       address: this.address,
+      ...(this.ip !== undefined ? { host: this.host } : {}),
       healthy: this.healthy,
       healthChecked: this.healthKnown,
       ejected: this.ejectedUntil > now,

@@ -11,7 +11,7 @@ import {
   type Logger,
   type Metrics,
 } from '@bundlegate/service-kit';
-import type { ClusterDeps } from './cluster';
+import type { ClusterDeps, LookupAll } from './cluster';
 import type { GatewayConfig } from './config';
 import type { CallContext } from './grpc-call';
 import { GrpcListener, type RouterState } from './grpc-listener';
@@ -26,6 +26,8 @@ export interface GatewayDeps {
   readonly metrics?: Metrics;
   /** Readiness shared with the shutdown handler (made here when absent). */
   readonly health?: HealthState;
+  /** Resolver for endpoint host names (tests inject one); the system's by default. */
+  readonly lookup?: LookupAll;
 }
 
 export interface BoundPorts {
@@ -95,6 +97,8 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway
 
   const clusterDeps: ClusterDeps = {
     poolOptions: config.pool,
+    dnsRefreshMs: config.dnsRefreshMs,
+    ...(deps.lookup !== undefined ? { lookup: deps.lookup } : {}),
     logger: logger.child({ module: 'cluster' }),
     onEject: (cluster, endpoint) => gatewayMetrics.ejections.inc({ model_id: cluster.modelId, endpoint: endpoint.address }),
     onHealthChange: () => updateReady(),

@@ -35,8 +35,9 @@ export async function probe(endpoint: Endpoint, spec: HealthCheckSpec, modelId: 
 /** Active checks of a cluster's endpoints, every interval, with healthy/unhealthy thresholds. */
 export class HealthChecker {
   private timer: NodeJS.Timeout | undefined;
-  private readonly successes = new Map<Endpoint, number>();
-  private readonly failures = new Map<Endpoint, number>();
+  // weak: endpoints that DNS discovery drops go with their counts
+  private readonly successes = new WeakMap<Endpoint, number>();
+  private readonly failures = new WeakMap<Endpoint, number>();
   private running = false;
 
   constructor(

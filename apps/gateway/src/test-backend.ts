@@ -192,6 +192,7 @@ export function testConfig(routes: readonly string[], overrides: Partial<Gateway
     adminPort: undefined,
     source: { kind: 'flags', routes, restRoutes: [] },
     reloadIntervalMs: 0,
+    dnsRefreshMs: 0,
     clusterDefaults: { ...DEFAULT_CLUSTER_OPTIONS, healthCheck: { ...DEFAULT_CLUSTER_OPTIONS.healthCheck, kind: 'none' } },
     pool: { ...DEFAULT_POOL_OPTIONS, keepaliveMs: 0, connectTimeoutMs: 2000 },
     listener: {
