@@ -9,7 +9,7 @@ const logger = createLogger({ service: 'gateway-test', level: 'silent' });
 
 describe('addressChanges', () => {
   it('adds what is new, drops what is gone, keeps the rest', () => {
-    const ip = fc.constantFrom('10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.4', 'fd00::1', 'fd00::2');
+    const ip = fc.constantFrom<string>('10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.4', 'fd00::1', 'fd00::2');
     fc.assert(
       fc.property(fc.uniqueArray(ip), fc.array(ip), (current, resolved) => {
         const { add, drop } = addressChanges(current, resolved);
