@@ -32,4 +32,6 @@ EXPOSE 8080 8081
 # ready = /readyz answers 200; set HEALTH_PORT when the service listens elsewhere than 8081
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.HEALTH_PORT||8081)+'/readyz').then((r)=>process.exit(r.status===200?0:1),()=>process.exit(1))"]
-ENTRYPOINT ["/usr/bin/tini", "--", "node", "/app/apps/gateway/dist/main.js"]
+# node flags from apps/gateway/package.json "bundlegate.nodeFlags": a 4 MB young generation keeps scavenges
+# short (about 0.5 ms instead of 4-5 ms with the default 16 MB here), which cuts the tail latency
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "--max-semi-space-size=4", "/app/apps/gateway/dist/main.js"]

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from './testing/fixtures';
+import { appNodeFlags } from './up';
 
 // The images cannot be built on this machine; these checks keep each Dockerfile in step with its app.
 
@@ -62,7 +63,9 @@ describe('deploy/docker', () => {
     expect(runtime.filter((s) => s.keyword === 'COPY').map((s) => s.args)).toContain(`--from=build /src/apps/${app}/dist/ apps/${app}/dist/`);
     expect(runtime.filter((s) => s.keyword === 'USER').map((s) => s.args)).toEqual(['node']);
     // build-app.mjs writes every app to dist/main.js
-    expect(runtime.find((s) => s.keyword === 'ENTRYPOINT')?.args).toBe(`["/usr/bin/tini", "--", "node", "/app/apps/${app}/dist/main.js"]`);
+    // the node flags the app declares (the same ones `bundlegate up` runs it with)
+    const entrypoint = ['/usr/bin/tini', '--', 'node', ...appNodeFlags(REPO_ROOT, app), `/app/apps/${app}/dist/main.js`];
+    expect(runtime.find((s) => s.keyword === 'ENTRYPOINT')?.args).toBe(`[${entrypoint.map((a) => JSON.stringify(a)).join(', ')}]`);
     const health = runtime.find((s) => s.keyword === 'HEALTHCHECK')?.args;
     const port = SERVICES[app];
     if (port === undefined) expect(health).toBe('NONE');

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { loadBundleFile, parseBundle, parseSignature, type LoadedBundle } from '@bundlegate/bundle';
 import { DEFAULT_STACK_PORTS, portsFromBase } from './ports';
 import { demoTree, DEMO_DIR, DEMO_IDS, REPO_ROOT, writeText } from './testing/fixtures';
-import { appMain, planUp, UpPlanError, upBanner } from './up';
+import { appMain, appNodeFlags, planUp, UpPlanError, upBanner } from './up';
 
 const [ANOMALY, FRAUD] = DEMO_IDS;
 const WORK = '/w/up';
@@ -20,12 +20,17 @@ describe('planUp on the demo bundle', () => {
     expect(plan.jobs.map((j) => [j.spec.name, j.spec.command, ...j.spec.args])).toEqual([
       ['model-download', '/usr/bin/node', appMain(REPO_ROOT, 'model-download'), '--bundle', join(DEMO_DIR, 'bundle.yaml'), '--models-dir', `${WORK}/models`],
     ]);
-    expect(plan.services.map((s) => [s.spec.name, ...s.spec.args.slice(1)])).toEqual([
+    // node flags the app declares, its dist/main.js, then its arguments
+    const rest = (s: (typeof plan.services)[number]) => s.spec.args.slice(appNodeFlags(REPO_ROOT, s.spec.name).length + 1);
+    expect(plan.services.map((s) => [s.spec.name, ...rest(s)])).toEqual([
       ['onnx-serving', '--config_path', `${WORK}/onnx-serving.config.json`, '--port', '9000', '--rest_port', '8001'],
       ['gateway', '--route', `${ANOMALY}=127.0.0.1:9000`, '--rest_route', `${ANOMALY}=127.0.0.1:8001`, '--route', `${FRAUD}=127.0.0.1:9000`, '--rest_route', `${FRAUD}=127.0.0.1:8001`, '--port', '8080', '--rest_port', '8081'],
       ['model-proxy', '--signature', join(DEMO_DIR, 'bundle-signature.yaml'), '--gateway', '127.0.0.1:8080', '--http_port', '8000', '--grpc_port', '8005'],
     ]);
-    expect(plan.services.map((s) => s.spec.args[0])).toEqual(['onnx-serving', 'gateway', 'model-proxy'].map((app) => appMain(REPO_ROOT, app as never)));
+    expect(plan.services.map((s) => s.spec.args.slice(0, appNodeFlags(REPO_ROOT, s.spec.name).length + 1))).toEqual(
+      (['onnx-serving', 'gateway', 'model-proxy'] as const).map((app) => [...appNodeFlags(REPO_ROOT, app), appMain(REPO_ROOT, app)]),
+    );
+    expect(appNodeFlags(REPO_ROOT, 'gateway')).toEqual(['--max-semi-space-size=4']);
   });
 
   it('waits on the real ready endpoints: KServe ready per model, /readyz of the gateway and the proxy', () => {
@@ -87,7 +92,7 @@ describe('planUp with models up cannot serve', () => {
   it('routes an externally served model where --route says, and serves only the rest locally', () => {
     const plan = planUp(loaded, { repoRoot: REPO_ROOT, workDir: WORK, ports: DEFAULT_STACK_PORTS, routes: new Map([[ANOMALY, 'gpu-box:8001,gpu-box2:8001']]) });
     const gateway = plan.services.find((s) => s.spec.name === 'gateway');
-    expect(gateway?.spec.args.slice(1, 7)).toEqual(['--route', `${ANOMALY}=gpu-box:8001,gpu-box2:8001`, '--route', `${FRAUD}=127.0.0.1:9000`, '--rest_route', `${FRAUD}=127.0.0.1:8001`]);
+    expect(gateway?.spec.args.slice(2, 8)).toEqual(['--route', `${ANOMALY}=gpu-box:8001,gpu-box2:8001`, '--route', `${FRAUD}=127.0.0.1:9000`, '--rest_route', `${FRAUD}=127.0.0.1:8001`]);
     expect(plan.servingConfig?.model_config_list.map((c) => c.config.name)).toEqual([FRAUD]);
   });
 });

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { inputKey, ovmsConfig, type BundleModel, type LoadedBundle, type OvmsConfig } from '@bundlegate/bundle';
@@ -53,6 +53,12 @@ export function appMain(repoRoot: string, app: StackApp): string {
   return join(repoRoot, 'apps', app, 'dist', 'main.js');
 }
 
+/** The node flags an app is run with, from its package.json `"bundlegate": {"nodeFlags": [...]}` (its Dockerfile too). */
+export function appNodeFlags(repoRoot: string, app: string): string[] {
+  const pkg = JSON.parse(readFileSync(join(repoRoot, 'apps', app, 'package.json'), 'utf8')) as { bundlegate?: { nodeFlags?: string[] } };
+  return pkg.bundlegate?.nodeFlags ?? [];
+}
+
 /** Apps whose build output is missing. */
 export function missingApps(repoRoot: string): StackApp[] {
   return STACK_APPS.filter((app) => !existsSync(appMain(repoRoot, app)));
@@ -84,7 +90,7 @@ export function planUp(loaded: LoadedBundle, options: UpOptions): UpPlan {
   const modelsDir = join(options.workDir, 'models');
   const servingConfigPath = join(options.workDir, 'onnx-serving.config.json');
   const servingConfig = served.length > 0 ? ovmsConfig(bundle, { basePathPrefix: modelsDir, engines: ['onnx-serving'] }) : null;
-  const spec = (app: StackApp, args: string[]) => ({ name: app, command: node, args: [appMain(repoRoot, app), ...args], cwd: repoRoot, env });
+  const spec = (app: StackApp, args: string[]) => ({ name: app, command: node, args: [...appNodeFlags(repoRoot, app), appMain(repoRoot, app), ...args], cwd: repoRoot, env });
   const local = (port: number, path: string) => httpProbe(`http://127.0.0.1:${port}${path}`);
 
   const jobs: StackStep[] = [

@@ -122,8 +122,10 @@ async function backendOk() {
 
 // ---- the gateway: one process, defaults unless --gateway_args says otherwise
 const [gwPort, gwRest, nginxPort] = await Promise.all([freePort(), freePort(), freePort()]);
-// BENCH_NODE_FLAGS='--cpu-prof --cpu-prof-dir=/tmp/prof': node flags for the gateway (NODE_OPTIONS refuses some)
-const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+// the node flags the gateway is deployed with (its package.json), then BENCH_NODE_FLAGS='--cpu-prof --cpu-prof-dir=DIR'
+// (NODE_OPTIONS refuses some flags)
+const deployedFlags = JSON.parse(readFileSync(join(root, 'apps/gateway/package.json'), 'utf8')).bundlegate?.nodeFlags ?? [];
+const nodeFlags = [...deployedFlags, ...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean)];
 const gateway = spawn(
   process.execPath,
   [...nodeFlags, gatewayMain, '--route', `${MODEL}=127.0.0.1:${backendPort}`, '--host', '127.0.0.1', '--port', String(gwPort), '--rest_port', String(gwRest), '--log_level', 'warn', ...GATEWAY_ARGS],

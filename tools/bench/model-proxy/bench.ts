@@ -36,8 +36,10 @@ interface Service {
 }
 
 function start(app: string, args: string[], waitFor: string[]): Promise<Service> {
-  // BENCH_NODE_FLAGS='--cpu-prof --cpu-prof-dir=/tmp/prof': node flags for every service (NODE_OPTIONS refuses some)
-  const flags = (process.env['BENCH_NODE_FLAGS'] ?? '').split(' ').filter((f) => f !== '');
+  // the node flags each app is deployed with (its package.json), then BENCH_NODE_FLAGS='--cpu-prof --cpu-prof-dir=DIR'
+  // for every service (NODE_OPTIONS refuses some flags)
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'apps', app, 'package.json'), 'utf8')) as { bundlegate?: { nodeFlags?: string[] } };
+  const flags = [...(pkg.bundlegate?.nodeFlags ?? []), ...(process.env['BENCH_NODE_FLAGS'] ?? '').split(' ').filter((f) => f !== '')];
   const child = spawn(process.execPath, [...flags, join(ROOT, 'apps', app, 'dist', 'main.js'), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   const lines = new Map<string, Record<string, unknown>>();
   return new Promise((resolve, reject) => {
