@@ -84,6 +84,22 @@ async function containerOf(service: string): Promise<ContainerInspect> {
   return c;
 }
 
+/** Every container of a service: one per replica. */
+async function replicasOf(service: string): Promise<ContainerInspect[]> {
+  return docker.inspect(await compose.containerIds(service));
+}
+
+/** Successful KServe ModelInfer calls of `modelId` one onnx-serving container has answered (its OVMS metrics). */
+async function inferCalls(container: ContainerInspect, modelId: string): Promise<number> {
+  const script = "fetch('http://127.0.0.1:8001/metrics').then((r) => r.text()).then((t) => process.stdout.write(t))";
+  const r = await docker.exec(container.Id, ['node', '-e', script]);
+  if (r.code !== 0) throw new Error(`metrics of ${container.Name}: ${r.stderr}`);
+  const line = r.stdout
+    .split('\n')
+    .find((l) => l.startsWith('ovms_requests_success{') && l.includes('interface="gRPC"') && l.includes('method="ModelInfer"') && l.includes(`name="${modelId}"`));
+  return line === undefined ? 0 : Number(line.split(' ').at(-1));
+}
+
 async function health(service: string): Promise<string> {
   const c = await containerOf(service);
   return c.State.Health?.Status ?? c.State.Status;
@@ -220,7 +236,13 @@ describe('compose deployment of the demo bundle (docker-compose v1)', () => {
     const download = byService.get('model_download') as ContainerInspect;
     expect({ status: download.State.Status, exitCode: download.State.ExitCode }).toEqual({ status: 'exited', exitCode: 0 });
     for (const service of expected.filter((s) => s !== 'model_download')) {
-      expect({ service, health: byService.get(service)?.State.Health?.Status }).toEqual({ service, health: 'healthy' });
+      for (const c of all.filter((x) => serviceOf(x) === service)) {
+        expect({ service, health: c.State.Health?.Status }).toEqual({ service, health: 'healthy' });
+      }
+    }
+    // one container per replica
+    for (const model of loaded.bundle.models) {
+      expect({ model: model.id, containers: (await replicasOf(clusterName(model.id))).length }).toEqual({ model: model.id, containers: model.replicas });
     }
     // the image tag came from conf/bundle/.env through compose interpolation
     for (const c of all) expect(c.Config.Image).toMatch(new RegExp(`^bundlegate/[a-z-]+:${env.imageTag}$`));
@@ -229,19 +251,20 @@ describe('compose deployment of the demo bundle (docker-compose v1)', () => {
 
   it('serves model files byte-identical to the bucket, from a volume mounted read-only', async () => {
     for (const model of loaded.bundle.models) {
-      const c = await containerOf(clusterName(model.id));
-      expect(mountAt(c, MODELS_DIR)).toMatchObject({ Type: 'volume', RW: false });
-      const hostFiles = await listFiles(join(env.models, model.id));
-      expect(hostFiles.length).toBeGreaterThan(0);
-      for (const file of hostFiles) {
-        const inContainer = `${MODELS_DIR}/${model.id}/${relative(join(env.models, model.id), file)}`;
-        const r = await docker.exec(c.Id, ['sha256sum', inContainer]);
-        expect(r.code).toBe(0);
-        expect(r.stdout.split(' ')[0]).toBe(createHash('sha256').update(await readFile(file)).digest('hex'));
+      for (const c of await replicasOf(clusterName(model.id))) {
+        expect(mountAt(c, MODELS_DIR)).toMatchObject({ Type: 'volume', RW: false });
+        const hostFiles = await listFiles(join(env.models, model.id));
+        expect(hostFiles.length).toBeGreaterThan(0);
+        for (const file of hostFiles) {
+          const inContainer = `${MODELS_DIR}/${model.id}/${relative(join(env.models, model.id), file)}`;
+          const r = await docker.exec(c.Id, ['sha256sum', inContainer]);
+          expect(r.code).toBe(0);
+          expect(r.stdout.split(' ')[0]).toBe(createHash('sha256').update(await readFile(file)).digest('hex'));
+        }
+        const write = await docker.exec(c.Id, ['touch', `${MODELS_DIR}/${model.id}/e2e-write-probe`]);
+        expect(write.code).not.toBe(0);
+        expect(write.stderr).toMatch(/Read-only file system/);
       }
-      const write = await docker.exec(c.Id, ['touch', `${MODELS_DIR}/${model.id}/e2e-write-probe`]);
-      expect(write.code).not.toBe(0);
-      expect(write.stderr).toMatch(/Read-only file system/);
     }
   });
 
@@ -294,6 +317,21 @@ describe('compose deployment of the demo bundle (docker-compose v1)', () => {
       // a different picture gives a different answer: the image reaches the model
       const other = checkOutputs(model, httpOutputs(await predictHttp(model, otherSample, OTHER_SAMPLE)));
       expect(other).not.toEqual(viaHttp);
+    }
+  });
+
+  it('spreads a model’s calls over its replicas: the gateway dials every address of the service name', async () => {
+    const replicated = loaded.bundle.models.filter((m) => m.replicas > 1);
+    expect(replicated.length).toBeGreaterThan(0);
+    for (const m of replicated) {
+      const model = models.find((x) => x.id === m.id) as SignatureModel;
+      const replicas = await replicasOf(clusterName(m.id));
+      const before = await Promise.all(replicas.map((c) => inferCalls(c, m.id)));
+      for (let i = 0; i < 12; i++) checkOutputs(model, httpOutputs(await predictHttp(model, sample, SAMPLE)));
+      const after = await Promise.all(replicas.map((c) => inferCalls(c, m.id)));
+      const served = after.map((n, i) => n - (before[i] as number));
+      expect(served.reduce((a, b) => a + b, 0)).toBe(12);
+      for (const n of served) expect(n).toBeGreaterThan(0);
     }
   });
 
