@@ -87,4 +87,40 @@ describe('onnx-serving process', () => {
       child.kill('SIGKILL');
     }
   });
+
+  it('answers readiness probes of a model with no version yet with 503, and logs no error for them', async () => {
+    const child: ChildProcessWithoutNullStreams = spawn(process.execPath, [
+      MAIN,
+      ...['--model_path', dir, '--model_name', 'empty', '--log_level', 'INFO'],
+      ...['--port', '0', '--rest_port', '0', '--grpc_bind_address', '127.0.0.1', '--rest_bind_address', '127.0.0.1'],
+    ]);
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    const lines: Record<string, unknown>[] = [];
+    createInterface({ input: child.stdout }).on('line', (l) => lines.push(JSON.parse(l) as Record<string, unknown>));
+    try {
+      const until = Date.now() + 20_000;
+      while (!lines.some((l) => l.msg === 'listening')) {
+        if (Date.now() > until) throw new Error(`no "listening" line: ${JSON.stringify(lines)}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const restPort = lines.find((l) => l.msg === 'listening')?.restPort as number;
+      for (let i = 0; i < 3; i++) {
+        const status = await new Promise<number>((resolveStatus, reject) => {
+          const req = request({ host: '127.0.0.1', port: restPort, path: '/v2/models/empty/ready' }, (res) => {
+            res.resume();
+            res.on('end', () => resolveStatus(res.statusCode ?? 0));
+          });
+          req.on('error', reject);
+          req.end();
+        });
+        expect(status).toBe(503);
+      }
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      // pino level 50 = error
+      expect(lines.filter((l) => (l.level === 'error' || (l.level as number) >= 50) && l.code === 'BG_MODEL_NOT_READY')).toEqual([]);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
 });

@@ -58,7 +58,8 @@ export async function observeModelCall<T>(ctx: ServingContext, call: ModelCall, 
   } catch (err) {
     const e = toBgError(err);
     const fields = { reqId: requestId(call.requestId), api: call.api, interface: call.interface, method: call.method, model: call.model, version: call.version, code: e.code };
-    if (e.httpStatus >= 500) ctx.logger.error({ ...fields, err: e.cause ?? e }, e.message);
+    // a model still loading (or unloading) is a state readiness probes ask about, not a server fault
+    if (e.httpStatus >= 500 && e.code !== 'BG_MODEL_NOT_READY') ctx.logger.error({ ...fields, err: e.cause ?? e }, e.message);
     else ctx.logger.debug(fields, e.message);
     throw e;
   } finally {
