@@ -161,8 +161,10 @@ async function startServer(pluginConfig: Record<string, unknown> | undefined): P
   };
   writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
   const [port, restPort] = [await freePort(), await freePort()];
-  // BENCH_NODE_FLAGS='--cpu-prof --cpu-prof-dir=/tmp/prof': node flags for the server (NODE_OPTIONS refuses some)
-  const flags = (process.env['BENCH_NODE_FLAGS'] ?? '').split(' ').filter((f) => f !== '');
+  // the node flags onnx-serving is deployed with (its package.json), then BENCH_NODE_FLAGS='--cpu-prof --cpu-prof-dir=DIR'
+  // (NODE_OPTIONS refuses some flags)
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'apps/onnx-serving/package.json'), 'utf8')) as { bundlegate?: { nodeFlags?: string[] } };
+  const flags = [...(pkg.bundlegate?.nodeFlags ?? []), ...(process.env['BENCH_NODE_FLAGS'] ?? '').split(' ').filter((f) => f !== '')];
   const child = spawn(
     process.execPath,
     [...flags, join(ROOT, 'apps/onnx-serving/dist/main.js'), '--config_path', join(dir, 'config.json'), '--port', String(port), '--rest_port', String(restPort)]
