@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
+import { serviceNodeFlags } from '../node-flags.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../../..');
@@ -122,10 +123,7 @@ async function backendOk() {
 
 // ---- the gateway: one process, defaults unless --gateway_args says otherwise
 const [gwPort, gwRest, nginxPort] = await Promise.all([freePort(), freePort(), freePort()]);
-// the node flags the gateway is deployed with (its package.json), then BENCH_NODE_FLAGS='--cpu-prof --cpu-prof-dir=DIR'
-// (NODE_OPTIONS refuses some flags)
-const deployedFlags = JSON.parse(readFileSync(join(root, 'apps/gateway/package.json'), 'utf8')).bundlegate?.nodeFlags ?? [];
-const nodeFlags = [...deployedFlags, ...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean)];
+const nodeFlags = serviceNodeFlags(root, 'gateway');
 const gateway = spawn(
   process.execPath,
   [...nodeFlags, gatewayMain, '--route', `${MODEL}=127.0.0.1:${backendPort}`, '--host', '127.0.0.1', '--port', String(gwPort), '--rest_port', String(gwRest), '--log_level', 'warn', ...GATEWAY_ARGS],

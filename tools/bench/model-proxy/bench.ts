@@ -13,6 +13,7 @@ import { bgv1, kserve } from '@bundlegate/protos';
 import { serializeModelInferRequest } from '@bundlegate/model-proxy';
 import { createImageDecoder, toModelInferRequest } from '@bundlegate/tensors';
 import sharp from 'sharp';
+import { serviceNodeFlags } from '../node-flags.mjs';
 
 const ROOT = process.env['BENCH_ROOT'] as string;
 const MODEL = '6687ad3b04248f708c1e0c95';
@@ -36,11 +37,7 @@ interface Service {
 }
 
 function start(app: string, args: string[], waitFor: string[]): Promise<Service> {
-  // the node flags each app is deployed with (its package.json), then BENCH_NODE_FLAGS='--cpu-prof --cpu-prof-dir=DIR'
-  // for every service (NODE_OPTIONS refuses some flags)
-  const pkg = JSON.parse(readFileSync(join(ROOT, 'apps', app, 'package.json'), 'utf8')) as { bundlegate?: { nodeFlags?: string[] } };
-  const flags = [...(pkg.bundlegate?.nodeFlags ?? []), ...(process.env['BENCH_NODE_FLAGS'] ?? '').split(' ').filter((f) => f !== '')];
-  const child = spawn(process.execPath, [...flags, join(ROOT, 'apps', app, 'dist', 'main.js'), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...serviceNodeFlags(ROOT, app), join(ROOT, 'apps', app, 'dist', 'main.js'), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   const lines = new Map<string, Record<string, unknown>>();
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`${app} exited with ${code}`)));

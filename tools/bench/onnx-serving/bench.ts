@@ -14,6 +14,7 @@ import { Client, credentials, Metadata } from '@grpc/grpc-js';
 import * as ort from 'onnxruntime-node';
 import { kserve } from '@bundlegate/protos';
 import { fromModelInferResponse, toModelInferRequest } from '@bundlegate/tensors';
+import { serviceNodeFlags } from '../node-flags.mjs';
 
 const ROOT = process.env['BENCH_ROOT'] as string;
 const __dirname_ = join(ROOT, 'tools', 'bench', 'onnx-serving');
@@ -161,13 +162,9 @@ async function startServer(pluginConfig: Record<string, unknown> | undefined): P
   };
   writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
   const [port, restPort] = [await freePort(), await freePort()];
-  // the node flags onnx-serving is deployed with (its package.json), then BENCH_NODE_FLAGS='--cpu-prof --cpu-prof-dir=DIR'
-  // (NODE_OPTIONS refuses some flags)
-  const pkg = JSON.parse(readFileSync(join(ROOT, 'apps/onnx-serving/package.json'), 'utf8')) as { bundlegate?: { nodeFlags?: string[] } };
-  const flags = [...(pkg.bundlegate?.nodeFlags ?? []), ...(process.env['BENCH_NODE_FLAGS'] ?? '').split(' ').filter((f) => f !== '')];
   const child = spawn(
     process.execPath,
-    [...flags, join(ROOT, 'apps/onnx-serving/dist/main.js'), '--config_path', join(dir, 'config.json'), '--port', String(port), '--rest_port', String(restPort)]
+    [...serviceNodeFlags(ROOT, 'onnx-serving'), join(ROOT, 'apps/onnx-serving/dist/main.js'), '--config_path', join(dir, 'config.json'), '--port', String(port), '--rest_port', String(restPort)]
       .concat(['--grpc_bind_address', '127.0.0.1', '--rest_bind_address', '127.0.0.1', '--log_level', 'error', '--file_system_poll_wait_seconds', '0']),
     { stdio: ['ignore', 'inherit', 'inherit'] },
   );
