@@ -1,5 +1,6 @@
 import { createHasher, hashFileRangeSync, type ExpectedChecksum } from './checksum';
-import { FileSink, receive, WRITE_BUFFER } from './file-sink';
+import { FileSink, receive } from './file-sink';
+import { threadHashes, type HashThread } from './hash-thread';
 import type { StorageBackend } from './storage';
 
 export type HashSpec = Pick<ExpectedChecksum, 'algorithm' | 'partSize'>;
@@ -9,8 +10,6 @@ export interface WholeJob {
   readonly size: number;
   readonly dest: string;
   readonly hash?: HashSpec;
-  /** Bytes gathered before each write; Infinity gathers the whole (small) object for one write. */
-  readonly flushAt: number;
 }
 
 export interface WholeResult {
@@ -36,13 +35,14 @@ export interface RangeResult {
 export interface RangeHasher {
   update(start: number, length: number): Promise<void>;
   digest(): Promise<string>;
+  discard(): Promise<void>;
 }
 
 /** Receives a whole object into `job.dest`, hashing it on the way. */
 export async function receiveWhole(backend: StorageBackend, job: WholeJob, onBytes: (n: number) => void): Promise<WholeResult> {
   const hasher = job.hash ? createHasher(job.hash) : undefined;
   const { stream, md5Unreliable } = await backend.read(job.key);
-  const sink = new FileSink(job.dest, 'w', 0, job.flushAt);
+  const sink = new FileSink(job.dest, 'w', 0);
   let bytes: number;
   let local;
   try {
@@ -58,7 +58,7 @@ export async function receiveWhole(backend: StorageBackend, job: WholeJob, onByt
 /** Receives one range of an object at its offset in `job.dest` (already sized). */
 export async function receiveRange(backend: StorageBackend, job: RangeJob, onBytes: (n: number) => void): Promise<RangeResult> {
   const { stream, md5Unreliable } = await backend.read(job.key, { start: job.start, end: job.end });
-  const sink = new FileSink(job.dest, 'r+', job.start, WRITE_BUFFER);
+  const sink = new FileSink(job.dest, 'r+', job.start);
   try {
     const bytes = await receive(stream, sink, job.end - job.start + 1, undefined, onBytes);
     sink.finish();
@@ -69,13 +69,25 @@ export async function receiveRange(backend: StorageBackend, job: RangeJob, onByt
   }
 }
 
-/** Hashes a ranged download's file in order, reading back each range once it and all before it landed. */
-export function createRangeHasher(path: string, hash: HashSpec): RangeHasher {
+/**
+ * Hashes a ranged download's file in order, reading back each range once it and all before it landed:
+ * on the hash thread when there is one and it knows the algorithm, else on the event loop.
+ */
+export function createRangeHasher(path: string, hash: HashSpec, thread?: HashThread): RangeHasher {
+  if (thread !== undefined && threadHashes(hash.algorithm)) {
+    const remote = thread.begin(hash.algorithm);
+    return {
+      update: (start, length) => remote.update(path, start, length),
+      digest: () => remote.digest(),
+      discard: () => remote.discard(),
+    };
+  }
   const hasher = createHasher(hash);
   return {
     async update(start, length) {
       hashFileRangeSync(path, hasher, start, length);
     },
     digest: () => hasher.digest(),
+    discard: async () => undefined,
   };
 }

@@ -5,6 +5,7 @@ import { checksumEquals, hashFile, pickChecksum } from './checksum';
 import { checkModelId, safeJoin } from './key-safety';
 import { readManifest, writeManifest, type Manifest, type ManifestEntry } from './manifest';
 import { planModel, scanLocalModel, versionNeedsInstall, type ModelPlan, type PlannedFile } from './plan';
+import { HashThread } from './hash-thread';
 import { TransferPool } from './pool';
 import { silentProgress, type ProgressSink } from './progress';
 import { linkOrCopy, ModelStaging } from './staging';
@@ -76,7 +77,13 @@ export async function syncModels(sources: readonly ModelSource[], opts: SyncOpti
   const started = Date.now();
   const pool = new TransferPool(opts.concurrency);
   await mkdir(opts.modelsDir, { recursive: true });
-  const results = await Promise.all(sources.map((s) => syncOneModel(s, opts, pool)));
+  const hashThread = new HashThread();
+  let results: ModelResult[];
+  try {
+    results = await Promise.all(sources.map((s) => syncOneModel(s, opts, pool, hashThread)));
+  } finally {
+    await hashThread.close();
+  }
   const elapsedMs = Date.now() - started;
   const sum = (f: (r: ModelResult) => number) => results.reduce((a, r) => a + f(r), 0);
   const bytes = sum((r) => r.bytes);
@@ -92,13 +99,13 @@ export async function syncModels(sources: readonly ModelSource[], opts: SyncOpti
   };
 }
 
-async function syncOneModel(source: ModelSource, opts: SyncOptions, pool: TransferPool): Promise<ModelResult> {
+async function syncOneModel(source: ModelSource, opts: SyncOptions, pool: TransferPool, hashThread: HashThread): Promise<ModelResult> {
   const progress = opts.progress ?? silentProgress;
   const log = opts.logger.child({ modelId: source.modelId });
   const counters = { fetched: 0, bytes: 0, skipped: 0, removed: 0, versionsInstalled: [] as string[], unverified: [] as string[] };
   const base = { modelId: source.modelId, source: `${source.backend.uri}/${source.modelId}/` };
   try {
-    await runModel(source, opts, pool, log, progress, counters);
+    await runModel(source, opts, pool, hashThread, log, progress, counters);
     progress.modelFinished(source.modelId, true);
     return { ...base, ok: true, ...counters };
   } catch (err) {
@@ -113,6 +120,7 @@ async function runModel(
   source: ModelSource,
   opts: SyncOptions,
   pool: TransferPool,
+  hashThread: HashThread,
   log: Logger,
   progress: ProgressSink,
   counters: { fetched: number; bytes: number; skipped: number; removed: number; versionsInstalled: string[]; unverified: string[] },
@@ -182,9 +190,8 @@ async function runModel(
     keyPrefix,
     modelId,
     onBytes: (n) => progress.bytes(modelId, n),
-    // buffered small objects stay within ~64 MiB across the pool
-    memoryLimit: Math.min(4 * 1024 * 1024, Math.max(256 * 1024, Math.floor((64 * 1024 * 1024) / opts.concurrency))),
     dirs: new Set<string>(),
+    hashThread,
   };
 
   const fetchInto = async (f: PlannedFile, dest: string): Promise<void> => {

@@ -17,6 +17,7 @@ import { createDecryptStream } from '@bundlegate/model-crypto';
 import type { TransferPool } from './pool';
 import { createRangeHasher, receiveRange, receiveWhole } from './receiver';
 import { WRITE_BUFFER } from './file-sink';
+import { threadHashes, type HashThread } from './hash-thread';
 import type { RemoteObject, StorageBackend } from './storage';
 
 export interface TransferOptions {
@@ -34,10 +35,10 @@ export interface TransferOptions {
   readonly onBytes?: (n: number) => void;
   /** Milliseconds before the first retry; doubles each time. */
   readonly retryDelayMs?: number;
-  /** Objects up to this size are read into memory and written with one call (default 1 MiB); keep concurrency × this small. */
-  readonly memoryLimit?: number;
   /** Directories already created in this run, so each is made once. */
   readonly dirs?: Set<string>;
+  /** Where MD5 / SHA checksums are computed, off the event loop; without it they are computed while streaming. */
+  readonly hashThread?: HashThread;
 }
 
 /** How a downloaded file was checked. */
@@ -187,15 +188,16 @@ async function attemptOnce(
     return opts.pool.run(() => streamDecrypted(opts, key, object.size, dest, expected, onBytes, decryptKey, where), object.size);
   }
   if (object.size < opts.rangeThreshold || object.size <= opts.rangeSize) {
-    // small objects are gathered whole (one writev); larger ones flushed every WRITE_BUFFER bytes
-    const flushAt = object.size <= (opts.memoryLimit ?? DEFAULT_MEMORY_LIMIT) ? Infinity : WRITE_BUFFER;
-    return opts.pool.run(() => fetchWhole(opts, key, object.size, dest, expected, onBytes, flushAt), object.size);
+    const algorithm = expected?.algorithm;
+    if (opts.hashThread !== undefined && algorithm !== undefined && threadHashes(algorithm)) {
+      // the file is hashed from the page cache on the thread, after its transfer slot went to the next object
+      const got = await opts.pool.run(() => fetchWhole(opts, key, object.size, dest, undefined, onBytes), object.size);
+      return { ...got, actual: await opts.hashThread.hashFile(dest, algorithm, object.size) };
+    }
+    return opts.pool.run(() => fetchWhole(opts, key, object.size, dest, expected, onBytes), object.size);
   }
   return fetchRanges(opts, key, object.size, dest, expected, onBytes, where);
 }
-
-/** Default size up to which an object is gathered in memory and written with one call. */
-export const DEFAULT_MEMORY_LIMIT = 1024 * 1024;
 
 async function fetchWhole(
   opts: TransferOptions,
@@ -204,13 +206,12 @@ async function fetchWhole(
   dest: string,
   expected: ExpectedChecksum | undefined,
   onBytes: (n: number) => void,
-  flushAt: number,
 ): Promise<Attempt> {
   let got;
   try {
     got = await receiveWhole(
       opts.backend,
-      { key, size, dest, flushAt, ...(expected ? { hash: { algorithm: expected.algorithm, ...(expected.partSize !== undefined ? { partSize: expected.partSize } : {}) } } : {}) },
+      { key, size, dest, ...(expected ? { hash: { algorithm: expected.algorithm, ...(expected.partSize !== undefined ? { partSize: expected.partSize } : {}) } } : {}) },
       onBytes,
     );
   } catch (err) {
@@ -280,7 +281,7 @@ async function fetchRanges(
   for (let start = 0; start < size; start += opts.rangeSize) ranges.push({ start, end: Math.min(size, start + opts.rangeSize) - 1 });
 
   const hasher = expected
-    ? createRangeHasher(dest, { algorithm: expected.algorithm, ...(expected.partSize !== undefined ? { partSize: expected.partSize } : {}) })
+    ? createRangeHasher(dest, { algorithm: expected.algorithm, ...(expected.partSize !== undefined ? { partSize: expected.partSize } : {}) }, opts.hashThread)
     : undefined;
   const done = ranges.map(() => false);
   let hashed = 0;
@@ -314,9 +315,18 @@ async function fetchRanges(
       }, size),
     ),
   );
-  await hashing;
   const firstFailure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected' && (r.reason as Error)?.message !== 'cancelled');
-  if (firstFailure) throw isBgError(firstFailure.reason) ? firstFailure.reason : transferFailure(opts, key, firstFailure.reason);
+  if (firstFailure) {
+    await hashing.catch(() => undefined);
+    await hasher?.discard();
+    throw isBgError(firstFailure.reason) ? firstFailure.reason : transferFailure(opts, key, firstFailure.reason);
+  }
+  try {
+    await hashing;
+  } catch (err) {
+    await hasher?.discard();
+    throw transferFailure(opts, key, err);
+  }
   return { ...(hasher ? { actual: await hasher.digest() } : {}), ...(md5Unreliable ? { md5Unreliable } : {}) };
 }
 

@@ -17,6 +17,7 @@ import { dirname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { serviceNodeFlags } from '../node-flags.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '..', '..', '..');
@@ -101,11 +102,21 @@ function startS3rver(directory) {
   });
 }
 
-/** Runs a command under GNU time: wall seconds and peak RSS (MiB). */
+/** CPU seconds (user + system) a process has used so far, from /proc (clock ticks of 1/100 s). */
+function processCpuSeconds(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** The s3rver process, whose CPU share during each run is reported with it. */
+let serverPid;
+
+/** Runs a command under GNU time: wall seconds, peak RSS (MiB), its CPU and the server's. */
 function measure(cmd, argv, env) {
   return new Promise((ok, fail) => {
     const started = process.hrtime.bigint();
-    const child = spawn('/usr/bin/time', ['-f', 'BENCH_RSS_KB=%M BENCH_CPU=%U+%S', cmd, ...argv], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const serverCpu = processCpuSeconds(serverPid);
+    const child = spawn('/usr/bin/time', ['-f', 'BENCH_RSS_KB=%M BENCH_CPU=%U+%S', cmd, ...argv], { env, stdio: ['ignore', process.env.BENCH_STDOUT ? 'inherit' : 'ignore', 'pipe'] });
     let err = '';
     child.stderr.setEncoding('utf8').on('data', (d) => (err += d));
     child.once('close', (code) => {
@@ -113,7 +124,7 @@ function measure(cmd, argv, env) {
       const rss = /BENCH_RSS_KB=(\d+)/.exec(err);
       const cpu = /BENCH_CPU=([\d.]+)\+([\d.]+)/.exec(err);
       if (code !== 0) return fail(new Error(`${cmd} exited ${code}: ${err.slice(-2000)}`));
-      ok({ seconds, rssMb: rss ? Number(rss[1]) / 1024 : NaN, cpuSeconds: cpu ? Number(cpu[1]) + Number(cpu[2]) : NaN });
+      ok({ seconds, rssMb: rss ? Number(rss[1]) / 1024 : NaN, cpuSeconds: cpu ? Number(cpu[1]) + Number(cpu[2]) : NaN, userSeconds: cpu ? Number(cpu[1]) : NaN, systemSeconds: cpu ? Number(cpu[2]) : NaN, serverCpuSeconds: processCpuSeconds(serverPid) - serverCpu });
     });
   });
 }
@@ -135,6 +146,7 @@ const work = await mkdtemp(join(tmpdir(), 'bench-download-'));
 const s3dir = join(work, 's3rver');
 mkdirSync(s3dir);
 const { child: s3rver, port } = await startS3rver(s3dir);
+serverPid = s3rver.pid;
 const endpoint = `http://127.0.0.1:${port}`;
 try {
   const bucket = 'bench';
@@ -171,13 +183,13 @@ try {
     `:s3:${bucket}/models/m1`, dest,
   ];
   const mdEnv = { ...baseEnv, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_ENDPOINT_URL: endpoint, AWS_REGION: 'us-east-1', NODE_NO_WARNINGS: '1' };
-  const mdArgs = (dest, extra = args['md-args']) => [cli, '--source', `s3://${bucket}/models`, '--model', 'm1', '--models-dir', dest, '--concurrency', String(concurrency), '--progress', 'none', '--log_level', 'warn', ...extra.split(' ').filter(Boolean)];
+  const mdArgs = (dest, extra = args['md-args']) => [...serviceNodeFlags(repo, 'model-download'), cli, '--source', `s3://${bucket}/models`, '--model', 'm1', '--models-dir', dest, '--concurrency', String(concurrency), '--progress', 'none', '--log_level', 'warn', ...extra.split(' ').filter(Boolean)];
   if (args['md-only']) {
     for (let r = 0; r < rounds; r++) {
       for (const [i, extra] of args['md-args'].split(';').entries()) {
         const dest = join(work, `variant-${r}-${i}`);
         const m = await measure(process.execPath, mdArgs(dest, extra), mdEnv);
-        console.log(`round ${r + 1} cold [${extra.trim()}] ${m.seconds.toFixed(2)} s  cpu ${m.cpuSeconds.toFixed(2)} s  peak RSS ${m.rssMb.toFixed(0)} MiB`);
+        console.log(`round ${r + 1} cold [${extra.trim()}] ${m.seconds.toFixed(2)} s  cpu ${m.cpuSeconds.toFixed(2)} s (user ${m.userSeconds.toFixed(2)}, sys ${m.systemSeconds.toFixed(2)}; s3rver ${m.serverCpuSeconds.toFixed(2)})  peak RSS ${m.rssMb.toFixed(0)} MiB`);
         await rm(dest, { recursive: true, force: true });
       }
     }
@@ -194,7 +206,7 @@ try {
       for (const tool of order) {
         const m = tool === 'rclone' ? await measure('rclone', rcloneArgs(join(rcDest, 'm1')), rcloneEnv) : await measure(process.execPath, mdArgs(mdDest), mdEnv);
         results[tool][phase].push(m);
-        console.log(`round ${r + 1} ${phase.padEnd(4)} ${tool.padEnd(14)} ${m.seconds.toFixed(2)} s  cpu ${m.cpuSeconds.toFixed(2)} s  peak RSS ${m.rssMb.toFixed(0)} MiB`);
+        console.log(`round ${r + 1} ${phase.padEnd(4)} ${tool.padEnd(14)} ${m.seconds.toFixed(2)} s  cpu ${m.cpuSeconds.toFixed(2)} s (user ${m.userSeconds.toFixed(2)}, sys ${m.systemSeconds.toFixed(2)}; s3rver ${m.serverCpuSeconds.toFixed(2)})  peak RSS ${m.rssMb.toFixed(0)} MiB`);
       }
     }
     // both copies must equal the source exactly
