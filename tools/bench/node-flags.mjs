@@ -8,3 +8,9 @@ export function serviceNodeFlags(root, app) {
   const pkg = JSON.parse(readFileSync(join(root, 'apps', app, 'package.json'), 'utf8'));
   return [...(pkg.bundlegate?.nodeFlags ?? []), ...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter((f) => f !== '')];
 }
+
+// Environment a service is deployed with (package.json "bundlegate": {"env": {...}}, its Dockerfile's ENV).
+export function serviceEnv(root, app) {
+  const pkg = JSON.parse(readFileSync(join(root, 'apps', app, 'package.json'), 'utf8'));
+  return pkg.bundlegate?.env ?? {};
+}

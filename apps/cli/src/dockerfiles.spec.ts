@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from './testing/fixtures';
-import { appNodeFlags } from './up';
+import { appEnv, appNodeFlags } from './up';
 
 // The images cannot be built on this machine; these checks keep each Dockerfile in step with its app.
 
@@ -66,6 +66,9 @@ describe('deploy/docker', () => {
     // the node flags the app declares (the same ones `bundlegate up` runs it with)
     const entrypoint = ['/usr/bin/tini', '--', 'node', ...appNodeFlags(REPO_ROOT, app), `/app/apps/${app}/dist/main.js`];
     expect(runtime.find((s) => s.keyword === 'ENTRYPOINT')?.args).toBe(`[${entrypoint.map((a) => JSON.stringify(a)).join(', ')}]`);
+    // the environment the app declares (the same `bundlegate up` runs it with)
+    const envSet = runtime.filter((s) => s.keyword === 'ENV').flatMap((s) => s.args.split(/\s+/));
+    for (const [name, value] of Object.entries(appEnv(REPO_ROOT, app))) expect(envSet).toContain(`${name}=${value}`);
     const health = runtime.find((s) => s.keyword === 'HEALTHCHECK')?.args;
     const port = SERVICES[app];
     if (port === undefined) expect(health).toBe('NONE');

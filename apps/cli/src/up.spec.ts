@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { loadBundleFile, parseBundle, parseSignature, type LoadedBundle } from '@bundlegate/bundle';
 import { DEFAULT_STACK_PORTS, portsFromBase } from './ports';
 import { demoTree, DEMO_DIR, DEMO_IDS, REPO_ROOT, writeText } from './testing/fixtures';
-import { appMain, appNodeFlags, planUp, UpPlanError, upBanner } from './up';
+import { appEnv, appMain, appNodeFlags, planUp, UpPlanError, upBanner } from './up';
 
 const [ANOMALY, FRAUD] = DEMO_IDS;
 const WORK = '/w/up';
@@ -31,6 +31,15 @@ describe('planUp on the demo bundle', () => {
       (['onnx-serving', 'gateway', 'model-proxy'] as const).map((app) => [...appNodeFlags(REPO_ROOT, app), appMain(REPO_ROOT, app)]),
     );
     expect(appNodeFlags(REPO_ROOT, 'gateway')).toEqual(['--max-semi-space-size=4']);
+    // model-download's declared environment, under the caller's
+    const download = plan.jobs[0]?.spec;
+    expect(download?.name).toBe('model-download');
+    expect(download?.env).toMatchObject(appEnv(REPO_ROOT, 'model-download'));
+    expect(Object.keys(appEnv(REPO_ROOT, 'model-download'))).toContain('MALLOC_TRIM_THRESHOLD_');
+    const overridden = planUp(demo, { repoRoot: REPO_ROOT, workDir: WORK, ports: DEFAULT_STACK_PORTS, env: { PATH: '/bin', MALLOC_TRIM_THRESHOLD_: '1' } });
+    expect(overridden.jobs[0]?.spec.env).toEqual({ ...appEnv(REPO_ROOT, 'model-download'), PATH: '/bin', MALLOC_TRIM_THRESHOLD_: '1' });
+    // apps that declare none get the caller's environment as it is
+    expect(overridden.services.find((s) => s.spec.name === 'gateway')?.spec.env).toEqual({ PATH: '/bin', MALLOC_TRIM_THRESHOLD_: '1' });
   });
 
   it('waits on the real ready endpoints: KServe ready per model, /readyz of the gateway and the proxy', () => {

@@ -53,10 +53,27 @@ export function appMain(repoRoot: string, app: StackApp): string {
   return join(repoRoot, 'apps', app, 'dist', 'main.js');
 }
 
+interface AppRuntime {
+  readonly nodeFlags?: string[];
+  readonly env?: Record<string, string>;
+}
+
+function appRuntime(repoRoot: string, app: string): AppRuntime {
+  const pkg = JSON.parse(readFileSync(join(repoRoot, 'apps', app, 'package.json'), 'utf8')) as { bundlegate?: AppRuntime };
+  return pkg.bundlegate ?? {};
+}
+
 /** The node flags an app is run with, from its package.json `"bundlegate": {"nodeFlags": [...]}` (its Dockerfile too). */
 export function appNodeFlags(repoRoot: string, app: string): string[] {
-  const pkg = JSON.parse(readFileSync(join(repoRoot, 'apps', app, 'package.json'), 'utf8')) as { bundlegate?: { nodeFlags?: string[] } };
-  return pkg.bundlegate?.nodeFlags ?? [];
+  return appRuntime(repoRoot, app).nodeFlags ?? [];
+}
+
+/**
+ * Environment an app is run with, from its package.json `"bundlegate": {"env": {...}}` (its Dockerfile's
+ * ENV too): process tuning such as glibc malloc settings, which must be set before the process starts.
+ */
+export function appEnv(repoRoot: string, app: string): Record<string, string> {
+  return appRuntime(repoRoot, app).env ?? {};
 }
 
 /** Apps whose build output is missing. */
@@ -86,11 +103,22 @@ export function planUp(loaded: LoadedBundle, options: UpOptions): UpPlan {
 
   const node = options.node ?? process.execPath;
   const env = options.env;
-  const servingEnv = Object.keys(shared.env).length === 0 ? env : { ...(env ?? process.env), ...shared.env };
   const modelsDir = join(options.workDir, 'models');
   const servingConfigPath = join(options.workDir, 'onnx-serving.config.json');
   const servingConfig = served.length > 0 ? ovmsConfig(bundle, { basePathPrefix: modelsDir, engines: ['onnx-serving'] }) : null;
-  const spec = (app: StackApp, args: string[]) => ({ name: app, command: node, args: [...appNodeFlags(repoRoot, app), appMain(repoRoot, app), ...args], cwd: repoRoot, env });
+  // the app's declared environment under the caller's, which may override it (as `docker run -e` does ENV)
+  const appSpecEnv = (app: StackApp) => {
+    const declared = appEnv(repoRoot, app);
+    return Object.keys(declared).length === 0 ? env : { ...declared, ...(env ?? process.env) };
+  };
+  const servingEnv = Object.keys(shared.env).length === 0 ? appSpecEnv('onnx-serving') : { ...(appSpecEnv('onnx-serving') ?? process.env), ...shared.env };
+  const spec = (app: StackApp, args: string[]) => ({
+    name: app,
+    command: node,
+    args: [...appNodeFlags(repoRoot, app), appMain(repoRoot, app), ...args],
+    cwd: repoRoot,
+    env: appSpecEnv(app),
+  });
   const local = (port: number, path: string) => httpProbe(`http://127.0.0.1:${port}${path}`);
 
   const jobs: StackStep[] = [

@@ -17,7 +17,7 @@ import { dirname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { serviceNodeFlags } from '../node-flags.mjs';
+import { serviceEnv, serviceNodeFlags } from '../node-flags.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '..', '..', '..');
@@ -182,7 +182,7 @@ try {
     '--s3-provider', 'Other', '--s3-access-key-id', 'S3RVER', '--s3-secret-access-key', 'S3RVER', '--s3-endpoint', endpoint, '--s3-force-path-style',
     `:s3:${bucket}/models/m1`, dest,
   ];
-  const mdEnv = { ...baseEnv, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_ENDPOINT_URL: endpoint, AWS_REGION: 'us-east-1', NODE_NO_WARNINGS: '1' };
+  const mdEnv = { ...baseEnv, ...serviceEnv(repo, 'model-download'), AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_ENDPOINT_URL: endpoint, AWS_REGION: 'us-east-1', NODE_NO_WARNINGS: '1' };
   const mdArgs = (dest, extra = args['md-args']) => [...serviceNodeFlags(repo, 'model-download'), cli, '--source', `s3://${bucket}/models`, '--model', 'm1', '--models-dir', dest, '--concurrency', String(concurrency), '--progress', 'none', '--log_level', 'warn', ...extra.split(' ').filter(Boolean)];
   if (args['md-only']) {
     for (let r = 0; r < rounds; r++) {
