@@ -27,7 +27,7 @@ WORKDIR /app
 ENV NODE_ENV=production
 # glibc keeps freed heap instead of trimming it: each socket read is a new 64 KiB buffer, and re-faulting
 # trimmed pages cost ~130k page faults per GiB downloaded (package.json "bundlegate.env", as `bundlegate up`)
-ENV MALLOC_TRIM_THRESHOLD_=268435456 MALLOC_TOP_PAD_=67108864
+ENV MALLOC_TRIM_THRESHOLD_=67108864 MALLOC_TOP_PAD_=16777216
 COPY --from=build /prod/ ./
 COPY --from=build /src/apps/model-download/dist/ apps/model-download/dist/
 # a named volume mounted here takes this ownership, so the non-root user can write it
