@@ -163,18 +163,27 @@ async function main(): Promise<void> {
   ]);
   const predictRequest = Buffer.from(bgv1.PredictRequest.encode({ modelId: MODEL, inputs: { input: { image: jpeg } } }).finish());
   type StageTimings = { preprocessMs: number; backendMs: number; postprocessMs: number };
+  // the stage times each answer reports, by protocol and concurrency
   const proxyTimings = new Map<number, StageTimings[]>();
+  const grpcTimings = new Map<number, StageTimings[]>();
   let measuring = 0;
+  const keep = (into: Map<number, StageTimings[]>, t: StageTimings | null | undefined): void => {
+    if (measuring > 0 && t) into.set(measuring, [...(into.get(measuring) ?? []), { preprocessMs: t.preprocessMs, backendMs: t.backendMs, postprocessMs: t.postprocessMs }]);
+  };
 
   const allPaths: Record<string, () => Promise<unknown>> = {
     'direct ModelInfer (pre-built tensor) → onnx-serving': () => unary(servingClient, '/inference.GRPCInferenceService/ModelInfer', direct, decodeInfer, noMetadata),
     'ModelInfer (pre-built tensor) → gateway → onnx-serving': () => unary(gatewayClient, '/inference.GRPCInferenceService/ModelInfer', direct, decodeInfer, withModel),
-    'proxy gRPC Predict (JPEG) → gateway → onnx-serving': () => unary(proxyClient, '/bundlegate.v1.ModelProxy/Predict', predictRequest, (b) => bgv1.PredictResponse.decode(b), noMetadata),
+    'proxy gRPC Predict (JPEG) → gateway → onnx-serving': () =>
+      unary(proxyClient, '/bundlegate.v1.ModelProxy/Predict', predictRequest, (b) => {
+        const answer = bgv1.PredictResponse.decode(b);
+        keep(grpcTimings, answer.timings);
+        return answer;
+      }, noMetadata),
     'proxy HTTP multipart (JPEG, ?encoding=base64)': async () => {
       const res = await httpPost(proxyHttp, `/api/v1/models/${MODEL}/predict?encoding=base64`, { 'content-type': `multipart/form-data; boundary=${boundary}` }, multipart);
       if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${res.body.toString().slice(0, 200)}`);
-      const timings = (JSON.parse(res.body.toString()) as { timings: StageTimings }).timings;
-      if (measuring > 0) proxyTimings.set(measuring, [...(proxyTimings.get(measuring) ?? []), timings]);
+      keep(proxyTimings, (JSON.parse(res.body.toString()) as { timings: StageTimings }).timings);
     },
     'proxy HTTP multipart (JPEG, nested JSON grid)': async () => {
       const res = await httpPost(proxyHttp, `/api/v1/models/${MODEL}/predict`, { 'content-type': `multipart/form-data; boundary=${boundary}` }, multipart);
@@ -239,17 +248,23 @@ async function main(): Promise<void> {
   console.log(`  grid → base64 (600 KB)                                   ${fmt(percentile(base64Times, 50))}`);
   console.log(`  gateway hop (gateway path − direct)                      ${fmt((results[gatewayName]?.[1]?.p50 ?? NaN) - (results[directName]?.[1]?.p50 ?? NaN))}`);
   console.log(`  backend (direct ModelInfer)                              ${fmt(results[directName]?.[1]?.p50 ?? NaN)}`);
-  for (const c of CONCURRENCY) {
-    const t = proxyTimings.get(c) ?? [];
-    console.log(
-      `  proxy-reported, HTTP c=${String(c).padEnd(2)} (median): preprocess ${fmt(median(t.map((x) => x.preprocessMs)))}, backend call ${fmt(median(t.map((x) => x.backendMs)))}, postprocess ${fmt(median(t.map((x) => x.postprocessMs)))}`,
-    );
+  for (const [protocol, timings, name] of [['gRPC', grpcTimings, grpcName], ['HTTP', proxyTimings, httpName]] as const) {
+    for (const c of CONCURRENCY) {
+      const t = timings.get(c) ?? [];
+      if (t.length === 0) continue;
+      const inside = median(t.map((x) => x.preprocessMs + x.backendMs + x.postprocessMs));
+      // what the path's p50 spends outside the proxy's timed stages: request and answer handling, transport, client
+      const outside = (results[name]?.[c]?.p50 ?? NaN) - inside;
+      console.log(
+        `  proxy-reported, ${protocol} c=${String(c).padEnd(2)} (median): preprocess ${fmt(median(t.map((x) => x.preprocessMs)))}, backend call ${fmt(median(t.map((x) => x.backendMs)))}, postprocess ${fmt(median(t.map((x) => x.postprocessMs)))}; outside them ${fmt(outside)}`,
+      );
+    }
   }
 
   const out = join(ROOT, 'tools', 'bench', 'results');
   mkdirSync(out, { recursive: true });
   const file = join(out, `model-proxy-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, JSON.stringify({ model: MODEL, requests: REQUESTS, rounds: ROUNDS, results, proxyTimings: Object.fromEntries(proxyTimings), stages: { decodeP50: percentile(decodeTimes, 50), encodeP50: percentile(encodeTimes, 50), generatedEncodeP50: percentile(generatedEncodeTimes, 50), base64P50: percentile(base64Times, 50) } }, null, 2));
+  writeFileSync(file, JSON.stringify({ model: MODEL, requests: REQUESTS, rounds: ROUNDS, results, proxyTimings: Object.fromEntries(proxyTimings), grpcTimings: Object.fromEntries(grpcTimings), stages: { decodeP50: percentile(decodeTimes, 50), encodeP50: percentile(encodeTimes, 50), generatedEncodeP50: percentile(generatedEncodeTimes, 50), base64P50: percentile(base64Times, 50) } }, null, 2));
   console.log(`\nresults: ${file}`);
 
   for (const c of [servingClient, gatewayClient, proxyClient]) c.close();
