@@ -7,6 +7,7 @@ import { bgv1, kserve, tf, tfs } from '@bundlegate/protos';
 type Chunk = Uint8Array;
 
 const WIRE_LEN = 2;
+const EMPTY = Buffer.alloc(0);
 
 function varint(value: number): Uint8Array {
   const out: number[] = [];
@@ -28,6 +29,14 @@ function byteLength(chunks: readonly Chunk[]): number {
 /** A length-delimited field: tag, length, then the chunks of its body. */
 function lengthDelimited(field: number, body: readonly Chunk[]): Chunk[] {
   return [varint((field << 3) | WIRE_LEN), varint(byteLength(body)), ...body];
+}
+
+/**
+ * A message whose one large bytes field goes last, uncopied: `head` is the message encoded with that field empty
+ * (so left out, as proto3 leaves out empty fields), then the field itself when it has bytes.
+ */
+function withBytesField(head: Chunk, field: number, bytes: Chunk): Chunk[] {
+  return bytes.byteLength > 0 ? [head, ...lengthDelimited(field, [bytes])] : [head];
 }
 
 function join(chunks: readonly Chunk[]): Buffer {
@@ -61,8 +70,7 @@ export function serializePredictRequest(request: tfs.PredictRequest): Buffer {
   const head = tfs.PredictRequest.encode({ ...request, inputs: {} }).finish();
   const chunks: Chunk[] = [head];
   for (const [name, proto] of Object.entries(request.inputs)) {
-    const tensor: Chunk[] = [tf.TensorProto.encode({ ...proto, tensorContent: Buffer.alloc(0) }).finish()];
-    if (proto.tensorContent.byteLength > 0) tensor.push(...lengthDelimited(TENSOR_CONTENT_FIELD, [proto.tensorContent]));
+    const tensor = withBytesField(tf.TensorProto.encode({ ...proto, tensorContent: EMPTY }).finish(), TENSOR_CONTENT_FIELD, proto.tensorContent);
     const entry = [...lengthDelimited(MAP_KEY_FIELD, [utf8.encode(name)]), ...lengthDelimited(MAP_VALUE_FIELD, tensor)];
     chunks.push(...lengthDelimited(PREDICT_INPUTS_FIELD, entry));
   }
@@ -74,19 +82,16 @@ const OUTPUT_EMBEDDING_GRID_FIELD = 4;
 const OUTPUT_TENSOR_FIELD = 5;
 const GRID_DATA_FIELD = 4;
 const TENSOR_DATA_FIELD = 3;
-const EMPTY = Buffer.alloc(0);
 
 /** One bgv1.Output: its small fields by the generated encoder, the grid or tensor bytes appended as they are. */
 function outputChunks(output: bgv1.Output): Chunk[] {
   const { embeddingGrid, tensor, ...rest } = output;
   const chunks: Chunk[] = [bgv1.Output.encode(rest).finish()];
   if (embeddingGrid !== undefined) {
-    const grid: Chunk[] = [bgv1.EmbeddingGrid.encode({ ...embeddingGrid, data: EMPTY }).finish()];
-    if (embeddingGrid.data.byteLength > 0) grid.push(...lengthDelimited(GRID_DATA_FIELD, [embeddingGrid.data]));
+    const grid = withBytesField(bgv1.EmbeddingGrid.encode({ ...embeddingGrid, data: EMPTY }).finish(), GRID_DATA_FIELD, embeddingGrid.data);
     chunks.push(...lengthDelimited(OUTPUT_EMBEDDING_GRID_FIELD, grid));
   } else if (tensor !== undefined) {
-    const body: Chunk[] = [bgv1.Tensor.encode({ ...tensor, data: EMPTY }).finish()];
-    if (tensor.data.byteLength > 0) body.push(...lengthDelimited(TENSOR_DATA_FIELD, [tensor.data]));
+    const body = withBytesField(bgv1.Tensor.encode({ ...tensor, data: EMPTY }).finish(), TENSOR_DATA_FIELD, tensor.data);
     chunks.push(...lengthDelimited(OUTPUT_TENSOR_FIELD, body));
   }
   return chunks;
