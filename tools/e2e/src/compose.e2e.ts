@@ -251,15 +251,21 @@ describe('compose deployment of the demo bundle (docker-compose v1)', () => {
 
   it('serves model files byte-identical to the bucket, from a volume mounted read-only', async () => {
     for (const model of loaded.bundle.models) {
+      // the bucket's files as model-download wrote them on the host, hashed once for every replica
+      const hostFiles = await listFiles(join(env.models, model.id));
+      expect(hostFiles.length).toBeGreaterThan(0);
+      const expected = await Promise.all(
+        hostFiles.map(async (file) => ({
+          inContainer: `${MODELS_DIR}/${model.id}/${relative(join(env.models, model.id), file)}`,
+          sha256: createHash('sha256').update(await readFile(file)).digest('hex'),
+        })),
+      );
       for (const c of await replicasOf(clusterName(model.id))) {
         expect(mountAt(c, MODELS_DIR)).toMatchObject({ Type: 'volume', RW: false });
-        const hostFiles = await listFiles(join(env.models, model.id));
-        expect(hostFiles.length).toBeGreaterThan(0);
-        for (const file of hostFiles) {
-          const inContainer = `${MODELS_DIR}/${model.id}/${relative(join(env.models, model.id), file)}`;
+        for (const { inContainer, sha256 } of expected) {
           const r = await docker.exec(c.Id, ['sha256sum', inContainer]);
           expect(r.code).toBe(0);
-          expect(r.stdout.split(' ')[0]).toBe(createHash('sha256').update(await readFile(file)).digest('hex'));
+          expect(r.stdout.split(' ')[0]).toBe(sha256);
         }
         const write = await docker.exec(c.Id, ['touch', `${MODELS_DIR}/${model.id}/e2e-write-probe`]);
         expect(write.code).not.toBe(0);
