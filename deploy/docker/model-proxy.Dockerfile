@@ -32,4 +32,7 @@ EXPOSE 8000 8005
 # ready = /readyz answers 200; set HEALTH_PORT when the service listens elsewhere than 8000
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.HEALTH_PORT||8000)+'/readyz').then((r)=>process.exit(r.status===200?0:1),()=>process.exit(1))"]
-ENTRYPOINT ["/usr/bin/tini", "--", "node", "/app/apps/model-proxy/dist/main.js"]
+# node flags from apps/model-proxy/package.json "bundlegate.nodeFlags": with 600 KB tensors per call the
+# default old-generation limit (1.1-2x the live heap) counts the dead, not yet swept tensor buffers and
+# starts a full collection every few calls; --heap-growing-percent=300 leaves those to cheap scavenges
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "--heap-growing-percent=300", "/app/apps/model-proxy/dist/main.js"]

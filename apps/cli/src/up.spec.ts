@@ -30,7 +30,7 @@ describe('planUp on the demo bundle', () => {
     expect(plan.services.map((s) => s.spec.args.slice(0, appNodeFlags(REPO_ROOT, s.spec.name).length + 1))).toEqual(
       (['onnx-serving', 'gateway', 'model-proxy'] as const).map((app) => [...appNodeFlags(REPO_ROOT, app), appMain(REPO_ROOT, app)]),
     );
-    expect(appNodeFlags(REPO_ROOT, 'gateway')).toEqual(['--max-semi-space-size=4']);
+    expect(appNodeFlags(REPO_ROOT, 'gateway')).toEqual(['--max-semi-space-size=4', '--heap-growing-percent=300']);
     // model-download's declared environment, under the caller's
     const download = plan.jobs[0]?.spec;
     expect(download?.name).toBe('model-download');
@@ -101,7 +101,8 @@ describe('planUp with models up cannot serve', () => {
   it('routes an externally served model where --route says, and serves only the rest locally', () => {
     const plan = planUp(loaded, { repoRoot: REPO_ROOT, workDir: WORK, ports: DEFAULT_STACK_PORTS, routes: new Map([[ANOMALY, 'gpu-box:8001,gpu-box2:8001']]) });
     const gateway = plan.services.find((s) => s.spec.name === 'gateway');
-    expect(gateway?.spec.args.slice(2, 8)).toEqual(['--route', `${ANOMALY}=gpu-box:8001,gpu-box2:8001`, '--route', `${FRAUD}=127.0.0.1:9000`, '--rest_route', `${FRAUD}=127.0.0.1:8001`]);
+    const after = appNodeFlags(REPO_ROOT, 'gateway').length + 1; // node flags, then dist/main.js
+    expect(gateway?.spec.args.slice(after, after + 6)).toEqual(['--route', `${ANOMALY}=gpu-box:8001,gpu-box2:8001`, '--route', `${FRAUD}=127.0.0.1:9000`, '--rest_route', `${FRAUD}=127.0.0.1:8001`]);
     expect(plan.servingConfig?.model_config_list.map((c) => c.config.name)).toEqual([FRAUD]);
   });
 });
