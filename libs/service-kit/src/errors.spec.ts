@@ -1,18 +1,14 @@
 import { Metadata, status } from '@grpc/grpc-js';
-import {
-  BgError,
-  ERRORS,
-  GRPC_ERROR_CODE_KEY,
-  GRPC_ERROR_DETAILS_KEY,
-  bgError,
-  fromGrpcError,
-  toBgError,
-  toGrpcStatus,
-  toHttpError,
-  type ErrorCode,
-} from './errors';
+import { BgError, ERRORS, bgError, toBgError, toHttpError, type ErrorCode } from './errors';
+import { GRPC_ERROR_CODE_KEY, GRPC_ERROR_DETAILS_KEY, fromGrpcError, toGrpcStatus } from './errors-grpc';
+import { GrpcCode } from './grpc-codes';
 
 describe('error registry', () => {
+  it('numbers the gRPC codes as grpc-js does, every one of them', () => {
+    const fromGrpcJs = Object.fromEntries(Object.entries(status).filter(([name]) => Number.isNaN(Number(name))));
+    expect(GrpcCode).toEqual(fromGrpcJs);
+  });
+
   it('gives the statuses the API contract fixes', () => {
     const expected: [ErrorCode, number, status][] = [
       ['BG_UNKNOWN_MODEL', 404, status.NOT_FOUND],

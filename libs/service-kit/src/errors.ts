@@ -1,4 +1,4 @@
-import { Metadata, status as GrpcStatus, type ServiceError, type StatusObject } from '@grpc/grpc-js';
+import { GrpcCode } from './grpc-codes';
 
 /** A value that survives JSON.stringify unchanged: details go to clients as JSON. */
 export type JsonValue = string | number | boolean | null | readonly JsonValue[] | { readonly [key: string]: JsonValue };
@@ -11,13 +11,13 @@ type NoDetails = Record<never, never>;
 
 interface ErrorDef<D extends ErrorDetails> {
   readonly http: number;
-  readonly grpc: GrpcStatus;
+  readonly grpc: GrpcCode;
   readonly message: (details: D) => string;
 }
 
 function def<D extends ErrorDetails = NoDetails>(
   http: number,
-  grpc: GrpcStatus,
+  grpc: GrpcCode,
   message: (details: D) => string,
 ): ErrorDef<D> {
   return { http, grpc, message };
@@ -42,91 +42,91 @@ function show(value: JsonValue | undefined): string {
  */
 export const ERRORS = {
   // startup / configuration
-  BG_CONFIG_INVALID: def<{ problems: readonly string[] }>(500, GrpcStatus.INTERNAL, (d) =>
+  BG_CONFIG_INVALID: def<{ problems: readonly string[] }>(500, GrpcCode.INTERNAL, (d) =>
     `invalid configuration (${d.problems.length} problem${d.problems.length === 1 ? '' : 's'}): ${d.problems.join('; ')}`,
   ),
-  BG_BUNDLE_INVALID: def<{ file?: string; problems: readonly string[] }>(400, GrpcStatus.INVALID_ARGUMENT, (d) =>
+  BG_BUNDLE_INVALID: def<{ file?: string; problems: readonly string[] }>(400, GrpcCode.INVALID_ARGUMENT, (d) =>
     `invalid bundle${d.file ? ` ${d.file}` : ''}: ${d.problems.join('; ')}`,
   ),
 
   // routing
-  BG_UNKNOWN_MODEL: def<{ modelId: string; known?: readonly string[] }>(404, GrpcStatus.NOT_FOUND, (d) =>
+  BG_UNKNOWN_MODEL: def<{ modelId: string; known?: readonly string[] }>(404, GrpcCode.NOT_FOUND, (d) =>
     `unknown model ${show(d.modelId)}${d.known ? `; known models: ${listOf(d.known)}` : ''}`,
   ),
   BG_UNKNOWN_VERSION: def<{ modelId: string; version: string; known?: readonly string[] }>(
     404,
-    GrpcStatus.NOT_FOUND,
+    GrpcCode.NOT_FOUND,
     (d) => `model ${show(d.modelId)} has no version ${show(d.version)}${d.known ? `; available: ${listOf(d.known)}` : ''}`,
   ),
-  BG_MISSING_MODEL_ID: def(400, GrpcStatus.INVALID_ARGUMENT, () =>
+  BG_MISSING_MODEL_ID: def(400, GrpcCode.INVALID_ARGUMENT, () =>
     'no model id: name the model in the URL path or in the "model-id" header (HTTP) / metadata (gRPC)',
   ),
-  BG_NOT_FOUND: def<{ method?: string; path: string }>(404, GrpcStatus.UNIMPLEMENTED, (d) =>
+  BG_NOT_FOUND: def<{ method?: string; path: string }>(404, GrpcCode.UNIMPLEMENTED, (d) =>
     `no route for ${d.method ? `${d.method} ` : ''}${d.path}`,
   ),
   BG_METHOD_NOT_ALLOWED: def<{ method: string; path: string; allowed: readonly string[] }>(
     405,
-    GrpcStatus.UNIMPLEMENTED,
+    GrpcCode.UNIMPLEMENTED,
     (d) => `method ${d.method} is not allowed on ${d.path}; use ${listOf(d.allowed)}`,
   ),
 
   // request validation: always the client's to fix, never a 5xx
-  BG_INVALID_ARGUMENT: def<{ field: string; expected: string; got?: JsonValue }>(400, GrpcStatus.INVALID_ARGUMENT, (d) =>
+  BG_INVALID_ARGUMENT: def<{ field: string; expected: string; got?: JsonValue }>(400, GrpcCode.INVALID_ARGUMENT, (d) =>
     `invalid ${d.field}: expected ${d.expected}${d.got === undefined ? '' : `, got ${show(d.got)}`}`,
   ),
-  BG_INVALID_JSON: def<{ reason?: string }>(400, GrpcStatus.INVALID_ARGUMENT, (d) =>
+  BG_INVALID_JSON: def<{ reason?: string }>(400, GrpcCode.INVALID_ARGUMENT, (d) =>
     `request body is not valid JSON${d.reason ? `: ${d.reason}` : ''}`,
   ),
-  BG_MISSING_INPUT: def<{ field: string; expected?: string }>(400, GrpcStatus.INVALID_ARGUMENT, (d) =>
+  BG_MISSING_INPUT: def<{ field: string; expected?: string }>(400, GrpcCode.INVALID_ARGUMENT, (d) =>
     `missing input ${show(d.field)}${d.expected ? `; expected ${d.expected}` : ''}`,
   ),
-  BG_UNEXPECTED_INPUT: def<{ field: string; expected?: string }>(400, GrpcStatus.INVALID_ARGUMENT, (d) =>
+  BG_UNEXPECTED_INPUT: def<{ field: string; expected?: string }>(400, GrpcCode.INVALID_ARGUMENT, (d) =>
     `unexpected input ${show(d.field)}${d.expected ? `; expected ${d.expected}` : ''}`,
   ),
-  BG_INVALID_INPUT_TYPE: def<{ field: string; expected: string; got?: string }>(400, GrpcStatus.INVALID_ARGUMENT, (d) =>
+  BG_INVALID_INPUT_TYPE: def<{ field: string; expected: string; got?: string }>(400, GrpcCode.INVALID_ARGUMENT, (d) =>
     `input ${show(d.field)} has the wrong type: expected ${d.expected}${d.got ? `, got ${d.got}` : ''}`,
   ),
   BG_INVALID_SHAPE: def<{ field: string; expected: string; got: readonly number[] | string }>(
     400,
-    GrpcStatus.INVALID_ARGUMENT,
+    GrpcCode.INVALID_ARGUMENT,
     (d) => `input ${show(d.field)} has shape ${typeof d.got === 'string' ? d.got : `[${d.got.join(', ')}]`}; expected ${d.expected}`,
   ),
-  BG_INVALID_DTYPE: def<{ field: string; expected: string; got: string }>(400, GrpcStatus.INVALID_ARGUMENT, (d) =>
+  BG_INVALID_DTYPE: def<{ field: string; expected: string; got: string }>(400, GrpcCode.INVALID_ARGUMENT, (d) =>
     `input ${show(d.field)} has datatype ${d.got}; expected ${d.expected}`,
   ),
-  BG_INVALID_BYTE_SIZE: def<{ field: string; expected: number; got: number }>(400, GrpcStatus.INVALID_ARGUMENT, (d) =>
+  BG_INVALID_BYTE_SIZE: def<{ field: string; expected: number; got: number }>(400, GrpcCode.INVALID_ARGUMENT, (d) =>
     `input ${show(d.field)} has ${d.got} bytes of data; its shape and datatype need ${d.expected}`,
   ),
-  BG_BAD_BASE64: def<{ field: string }>(400, GrpcStatus.INVALID_ARGUMENT, (d) =>
+  BG_BAD_BASE64: def<{ field: string }>(400, GrpcCode.INVALID_ARGUMENT, (d) =>
     `input ${show(d.field)} is not valid base64 (or a data: URL holding base64)`,
   ),
-  BG_IMAGE_DECODE: def<{ field: string; reason?: string }>(400, GrpcStatus.INVALID_ARGUMENT, (d) =>
+  BG_IMAGE_DECODE: def<{ field: string; reason?: string }>(400, GrpcCode.INVALID_ARGUMENT, (d) =>
     `input ${show(d.field)} is not a decodable image${d.reason ? `: ${d.reason}` : ''}`,
   ),
   // 400, not 413: the limit is on decoded pixels, not on the body; 413 stays BG_BODY_TOO_LARGE's alone
   BG_IMAGE_TOO_LARGE: def<{ field: string; width: number; height: number; maxPixels: number }>(
     400,
-    GrpcStatus.INVALID_ARGUMENT,
+    GrpcCode.INVALID_ARGUMENT,
     (d) => `input ${show(d.field)} is a ${d.width}x${d.height} image; at most ${d.maxPixels} pixels are accepted`,
   ),
-  BG_BODY_TOO_LARGE: def<{ limit?: number }>(413, GrpcStatus.RESOURCE_EXHAUSTED, (d) =>
+  BG_BODY_TOO_LARGE: def<{ limit?: number }>(413, GrpcCode.RESOURCE_EXHAUSTED, (d) =>
     `request body is too large${d.limit === undefined ? '' : `; the limit is ${d.limit} bytes`}`,
   ),
-  BG_UNSUPPORTED_MEDIA_TYPE: def<{ expected: string; got?: string }>(415, GrpcStatus.INVALID_ARGUMENT, (d) =>
+  BG_UNSUPPORTED_MEDIA_TYPE: def<{ expected: string; got?: string }>(415, GrpcCode.INVALID_ARGUMENT, (d) =>
     `unsupported content type ${d.got ? show(d.got) : '(none)'}; expected ${d.expected}`,
   ),
 
   // serving / upstream
-  BG_MODEL_NOT_READY: def<{ modelId: string; reason?: string }>(503, GrpcStatus.UNAVAILABLE, (d) =>
+  BG_MODEL_NOT_READY: def<{ modelId: string; reason?: string }>(503, GrpcCode.UNAVAILABLE, (d) =>
     `model ${show(d.modelId)} is not ready${d.reason ? `: ${d.reason}` : ''}`,
   ),
-  BG_NO_HEALTHY_ENDPOINT: def<{ modelId: string }>(503, GrpcStatus.UNAVAILABLE, (d) =>
+  BG_NO_HEALTHY_ENDPOINT: def<{ modelId: string }>(503, GrpcCode.UNAVAILABLE, (d) =>
     `no healthy endpoint serves model ${show(d.modelId)}`,
   ),
-  BG_UPSTREAM_UNAVAILABLE: def<{ modelId?: string }>(503, GrpcStatus.UNAVAILABLE, (d) =>
+  BG_UPSTREAM_UNAVAILABLE: def<{ modelId?: string }>(503, GrpcCode.UNAVAILABLE, (d) =>
     `the backend${d.modelId ? ` for model ${show(d.modelId)}` : ''} is unavailable`,
   ),
-  BG_UPSTREAM_TIMEOUT: def<{ modelId?: string; timeoutMs?: number }>(504, GrpcStatus.DEADLINE_EXCEEDED, (d) =>
+  BG_UPSTREAM_TIMEOUT: def<{ modelId?: string; timeoutMs?: number }>(504, GrpcCode.DEADLINE_EXCEEDED, (d) =>
     `the backend${d.modelId ? ` for model ${show(d.modelId)}` : ''} did not answer${
       d.timeoutMs === undefined ? ' in time' : ` within ${d.timeoutMs} ms`
     }`,
@@ -134,31 +134,31 @@ export const ERRORS = {
   // the backend judged the request invalid: the client's to fix, so 4xx
   BG_UPSTREAM_REJECTED: def<{ modelId?: string; upstreamStatus: number | string; upstreamMessage: string }>(
     400,
-    GrpcStatus.INVALID_ARGUMENT,
+    GrpcCode.INVALID_ARGUMENT,
     (d) => `the backend rejected the request (${d.upstreamStatus}): ${d.upstreamMessage}`,
   ),
   BG_UPSTREAM_ERROR: def<{ modelId?: string; upstreamStatus: number | string; upstreamMessage: string }>(
     502,
-    GrpcStatus.UNKNOWN,
+    GrpcCode.UNKNOWN,
     (d) => `the backend failed (${d.upstreamStatus}): ${d.upstreamMessage}`,
   ),
-  BG_INFERENCE_FAILED: def<{ modelId: string }>(500, GrpcStatus.INTERNAL, (d) =>
+  BG_INFERENCE_FAILED: def<{ modelId: string }>(500, GrpcCode.INTERNAL, (d) =>
     `inference failed for model ${show(d.modelId)}`,
   ),
-  BG_SHUTTING_DOWN: def(503, GrpcStatus.UNAVAILABLE, () => 'the service is shutting down; retry on another instance'),
-  BG_INTERNAL: def(500, GrpcStatus.INTERNAL, () => 'internal error'),
+  BG_SHUTTING_DOWN: def(503, GrpcCode.UNAVAILABLE, () => 'the service is shutting down; retry on another instance'),
+  BG_INTERNAL: def(500, GrpcCode.INTERNAL, () => 'internal error'),
 
   // model download / files
-  BG_DOWNLOAD_FAILED: def<{ source: string; modelId?: string; reason: string }>(502, GrpcStatus.UNAVAILABLE, (d) =>
+  BG_DOWNLOAD_FAILED: def<{ source: string; modelId?: string; reason: string }>(502, GrpcCode.UNAVAILABLE, (d) =>
     `download${d.modelId ? ` of model ${show(d.modelId)}` : ''} from ${d.source} failed: ${d.reason}`,
   ),
-  BG_CHECKSUM_MISMATCH: def<{ file: string; expected: string; got: string }>(502, GrpcStatus.DATA_LOSS, (d) =>
+  BG_CHECKSUM_MISMATCH: def<{ file: string; expected: string; got: string }>(502, GrpcCode.DATA_LOSS, (d) =>
     `checksum mismatch for ${d.file}: expected ${d.expected}, got ${d.got}`,
   ),
-  BG_UNSAFE_KEY: def<{ key: string }>(400, GrpcStatus.INVALID_ARGUMENT, (d) =>
+  BG_UNSAFE_KEY: def<{ key: string }>(400, GrpcCode.INVALID_ARGUMENT, (d) =>
     `refusing object key ${show(d.key)}: it would land outside the model directory`,
   ),
-  BG_DECRYPTION_FAILED: def<{ file: string; reason: string }>(500, GrpcStatus.DATA_LOSS, (d) =>
+  BG_DECRYPTION_FAILED: def<{ file: string; reason: string }>(500, GrpcCode.DATA_LOSS, (d) =>
     `cannot decrypt ${d.file}: ${d.reason}`,
   ),
 } as const;
@@ -188,7 +188,7 @@ export class BgError<C extends ErrorCode = ErrorCode> extends Error {
   override readonly name: string = 'BgError';
   readonly code: C;
   readonly httpStatus: number;
-  readonly grpcCode: GrpcStatus;
+  readonly grpcCode: GrpcCode;
   readonly details: DetailsOf<C>;
 
   constructor(code: C, ...[details, options]: DetailsArgs<C>) {
@@ -259,57 +259,4 @@ export interface HttpError {
 export function toHttpError(err: unknown): HttpError {
   const e = toBgError(err);
   return { status: e.httpStatus, body: { error: e.toJSON() } };
-}
-
-/** Metadata keys carrying the registry code and details beside the gRPC status. */
-export const GRPC_ERROR_CODE_KEY = 'bg-error-code';
-export const GRPC_ERROR_DETAILS_KEY = 'bg-error-details-bin';
-
-/** The one gRPC boundary: any thrown value → a grpc-js StatusObject (pass it to the callback or `call.emit('error')`). */
-export function toGrpcStatus(err: unknown): StatusObject {
-  const e = toBgError(err);
-  const metadata = new Metadata();
-  metadata.set(GRPC_ERROR_CODE_KEY, e.code);
-  const { code: _code, message: _message, ...details } = e.toJSON();
-  if (Object.keys(details).length > 0) metadata.set(GRPC_ERROR_DETAILS_KEY, Buffer.from(JSON.stringify(details)));
-  return { code: e.grpcCode, details: e.message, metadata };
-}
-
-const UPSTREAM_REJECTIONS = new Set<GrpcStatus>([GrpcStatus.INVALID_ARGUMENT, GrpcStatus.OUT_OF_RANGE]);
-
-/**
- * A failed upstream gRPC call → a BgError. A Bundlegate upstream's own code (metadata `bg-error-code`)
- * is kept with its message; otherwise the status decides: UNAVAILABLE, DEADLINE_EXCEEDED, a rejection
- * of the input (4xx), or BG_UPSTREAM_ERROR keeping the upstream's status name and message.
- */
-export function fromGrpcError(err: Partial<ServiceError> & { code?: number }, context: { modelId?: string } = {}): BgError {
-  const code = err.metadata?.get(GRPC_ERROR_CODE_KEY)[0];
-  if (isErrorCode(code)) {
-    const raw = err.metadata?.get(GRPC_ERROR_DETAILS_KEY)[0];
-    let details: ErrorDetails = {};
-    if (Buffer.isBuffer(raw)) {
-      try {
-        const parsed: unknown = JSON.parse(raw.toString('utf8'));
-        if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) details = parsed as ErrorDetails;
-      } catch {
-        // unreadable details: the code and message still say what happened
-      }
-    }
-    // details come from another process: keep its message rather than re-rendering from foreign data
-    return new BgError(code, details as never, { cause: err, message: err.details ?? ERRORS.BG_INTERNAL.message({}) });
-  }
-  const upstreamStatus = GrpcStatus[err.code ?? GrpcStatus.UNKNOWN] ?? String(err.code);
-  const upstreamMessage = err.details ?? err.message ?? '';
-  const modelId = context.modelId;
-  switch (err.code) {
-    case GrpcStatus.UNAVAILABLE:
-      return bgError('BG_UPSTREAM_UNAVAILABLE', { modelId }, { cause: err });
-    case GrpcStatus.DEADLINE_EXCEEDED:
-      return bgError('BG_UPSTREAM_TIMEOUT', { modelId }, { cause: err });
-    default:
-      if (err.code !== undefined && UPSTREAM_REJECTIONS.has(err.code)) {
-        return bgError('BG_UPSTREAM_REJECTED', { modelId, upstreamStatus, upstreamMessage }, { cause: err });
-      }
-      return bgError('BG_UPSTREAM_ERROR', { modelId, upstreamStatus, upstreamMessage }, { cause: err });
-  }
 }

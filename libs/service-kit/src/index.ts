@@ -9,11 +9,9 @@ export {
   isErrorCode,
   toBgError,
   toHttpError,
-  toGrpcStatus,
-  fromGrpcError,
-  GRPC_ERROR_CODE_KEY,
-  GRPC_ERROR_DETAILS_KEY,
 } from './errors';
+export { toGrpcStatus, fromGrpcError, GRPC_ERROR_CODE_KEY, GRPC_ERROR_DETAILS_KEY } from './errors-grpc';
+export { GrpcCode } from './grpc-codes';
 export type { ErrorCode, DetailsOf, DetailsArgs, BgErrorOptions, ErrorDetails, HttpError, JsonValue } from './errors';
 
 // ---- config: flags > env > .env files > defaults, every problem reported at once
