@@ -106,18 +106,18 @@ export function planUp(loaded: LoadedBundle, options: UpOptions): UpPlan {
   const modelsDir = join(options.workDir, 'models');
   const servingConfigPath = join(options.workDir, 'onnx-serving.config.json');
   const servingConfig = served.length > 0 ? ovmsConfig(bundle, { basePathPrefix: modelsDir, engines: ['onnx-serving'] }) : null;
-  // the app's declared environment under the caller's, which may override it (as `docker run -e` does ENV)
-  const appSpecEnv = (app: StackApp) => {
+  // the app's declared environment under the caller's, which may override it (as `docker run -e` does ENV),
+  // then what the stack itself sets for the app
+  const specEnv = (app: StackApp, set: Record<string, string>) => {
     const declared = appEnv(repoRoot, app);
-    return Object.keys(declared).length === 0 ? env : { ...declared, ...(env ?? process.env) };
+    return Object.keys(declared).length === 0 && Object.keys(set).length === 0 ? env : { ...declared, ...(env ?? process.env), ...set };
   };
-  const servingEnv = Object.keys(shared.env).length === 0 ? appSpecEnv('onnx-serving') : { ...(appSpecEnv('onnx-serving') ?? process.env), ...shared.env };
-  const spec = (app: StackApp, args: string[]) => ({
+  const spec = (app: StackApp, args: string[], set: Record<string, string> = {}) => ({
     name: app,
     command: node,
     args: [...appNodeFlags(repoRoot, app), appMain(repoRoot, app), ...args],
     cwd: repoRoot,
-    env: appSpecEnv(app),
+    env: specEnv(app, set),
   });
   const local = (port: number, path: string) => httpProbe(`http://127.0.0.1:${port}${path}`);
 
@@ -130,10 +130,7 @@ export function planUp(loaded: LoadedBundle, options: UpOptions): UpPlan {
   const services: StackStep[] = [];
   if (servingConfig !== null) {
     services.push({
-      spec: {
-        ...spec('onnx-serving', ['--config_path', servingConfigPath, '--port', String(ports.servingGrpc), '--rest_port', String(ports.servingRest), ...shared.args]),
-        env: servingEnv,
-      },
+      spec: spec('onnx-serving', ['--config_path', servingConfigPath, '--port', String(ports.servingGrpc), '--rest_port', String(ports.servingRest), ...shared.args], shared.env),
       probes: served.map((m) => local(ports.servingRest, `/v2/models/${encodeURIComponent(m.id)}/ready`)),
       before: () => writeFile(servingConfigPath, `${JSON.stringify(servingConfig, null, 2)}\n`),
     });
