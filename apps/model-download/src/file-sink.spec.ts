@@ -21,7 +21,7 @@ describe('FileSink', () => {
         const path = join(dir, 'sink.bin');
         await writeFile(path, Buffer.alloc(start, 7));
         const chunks = sizes.map((n) => randomBytes(n));
-        const sink = new FileSink(path, 'r+', start);
+        const sink = await FileSink.open(path, 'r+', start);
         for (const c of chunks) sink.push(c);
         const total = chunks.reduce((a, c) => a + c.length, 0);
         expect(sink.finish().size).toBe(start + total);

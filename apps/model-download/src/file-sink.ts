@@ -1,5 +1,6 @@
-import { closeSync, fstatSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, open, writeSync } from 'node:fs';
 import type { Readable } from 'node:stream';
+import { promisify } from 'node:util';
 import type { Hasher } from './checksum';
 
 /** Bytes gathered before one write: socket chunks are small, and each write call has a fixed cost. */
@@ -18,6 +19,8 @@ export const WRITE_CALL = 32 * 1024;
 /** Staging buffers of WRITE_BUFFER bytes, reused by every sink of the process. */
 const spare: Buffer[] = [];
 
+const openFd = promisify(open);
+
 /**
  * Writes a download to disk with synchronous writes on the event loop, WRITE_BUFFER bytes gathered
  * and written WRITE_CALL bytes per call.
@@ -27,17 +30,27 @@ const spare: Buffer[] = [];
  * GiB. The copy costs a tenth of that. A write stream costs several thread-pool round trips per file
  * and a wake-up per write; on a busy machine those hand-offs, not the copying, dominated (a job has no
  * requests waiting on its loop). Writes on libuv's threads instead used more CPU and memory, no faster.
+ * Opening is the exception, see `open`.
  */
 export class FileSink {
-  private readonly fd: number;
   private buffer: Buffer | undefined;
   private used = 0;
-  private position: number;
   private closed = false;
 
-  constructor(path: string, flags: 'w' | 'r+', start: number) {
-    this.fd = openSync(path, flags);
-    this.position = start;
+  private constructor(
+    private readonly fd: number,
+    private position: number,
+  ) {}
+
+  /**
+   * Opens the file on libuv's thread pool. Creating a file can stall for a millisecond or more: on a
+   * network volume, and on ext4 without a journal, whose inode allocator steps one by one over the
+   * inodes freed in the last half minute. On the event loop that stall held up every other transfer;
+   * measured there, opens were a fifth of the loop's time in a cold sync made just after the previous
+   * copy was deleted.
+   */
+  static async open(path: string, flags: 'w' | 'r+', start: number): Promise<FileSink> {
+    return new FileSink(await openFd(path, flags), start);
   }
 
   push(chunk: Buffer): void {

@@ -1,7 +1,7 @@
 import { createHasher, hashFileRangeSync, type ExpectedChecksum } from './checksum';
 import { FileSink, receive } from './file-sink';
 import { threadHashes, type HashThread } from './hash-thread';
-import type { StorageBackend } from './storage';
+import type { ByteRange, ReadResult, StorageBackend } from './storage';
 
 export type HashSpec = Pick<ExpectedChecksum, 'algorithm' | 'partSize'>;
 
@@ -38,11 +38,24 @@ export interface RangeHasher {
   discard(): Promise<void>;
 }
 
+/** Sends the request and opens the file at the same time; whichever fails, the other is released. */
+async function start(backend: StorageBackend, key: string, range: ByteRange | undefined, dest: string, flags: 'w' | 'r+', offset: number): Promise<ReadResult & { sink: FileSink }> {
+  const [read, opened] = await Promise.allSettled([backend.read(key, range), FileSink.open(dest, flags, offset)]);
+  if (read.status === 'rejected') {
+    if (opened.status === 'fulfilled') opened.value.abort();
+    throw read.reason;
+  }
+  if (opened.status === 'rejected') {
+    read.value.stream.destroy();
+    throw opened.reason;
+  }
+  return { ...read.value, sink: opened.value };
+}
+
 /** Receives a whole object into `job.dest`, hashing it on the way. */
 export async function receiveWhole(backend: StorageBackend, job: WholeJob, onBytes: (n: number) => void): Promise<WholeResult> {
   const hasher = job.hash ? createHasher(job.hash) : undefined;
-  const { stream, md5Unreliable } = await backend.read(job.key);
-  const sink = new FileSink(job.dest, 'w', 0);
+  const { stream, md5Unreliable, sink } = await start(backend, job.key, undefined, job.dest, 'w', 0);
   let bytes: number;
   let local;
   try {
@@ -57,8 +70,7 @@ export async function receiveWhole(backend: StorageBackend, job: WholeJob, onByt
 
 /** Receives one range of an object at its offset in `job.dest` (already sized). */
 export async function receiveRange(backend: StorageBackend, job: RangeJob, onBytes: (n: number) => void): Promise<RangeResult> {
-  const { stream, md5Unreliable } = await backend.read(job.key, { start: job.start, end: job.end });
-  const sink = new FileSink(job.dest, 'r+', job.start);
+  const { stream, md5Unreliable, sink } = await start(backend, job.key, { start: job.start, end: job.end }, job.dest, 'r+', job.start);
   try {
     const bytes = await receive(stream, sink, job.end - job.start + 1, undefined, onBytes);
     sink.finish();

@@ -190,7 +190,7 @@ async function runModel(
     keyPrefix,
     modelId,
     onBytes: (n) => progress.bytes(modelId, n),
-    dirs: new Set<string>(),
+    dirs: new Map<string, Promise<unknown>>(),
     hashThread,
   };
 

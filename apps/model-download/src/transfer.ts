@@ -1,6 +1,6 @@
 import { bgError, isBgError, type BgError, type Logger } from '@bundlegate/service-kit';
-import { closeSync, createWriteStream, ftruncateSync, openSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { mkdir, open, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -35,8 +35,8 @@ export interface TransferOptions {
   readonly onBytes?: (n: number) => void;
   /** Milliseconds before the first retry; doubles each time. */
   readonly retryDelayMs?: number;
-  /** Directories already created in this run, so each is made once. */
-  readonly dirs?: Set<string>;
+  /** Directories created or being created in this run, so each is made once even when its files start together. */
+  readonly dirs?: Map<string, Promise<unknown>>;
   /** Where MD5 / SHA checksums are computed, off the event loop; without it they are computed while streaming. */
   readonly hashThread?: HashThread;
 }
@@ -90,10 +90,14 @@ export async function fetchObject(opts: TransferOptions, object: RemoteObject, d
     expected = pickChecksum(checksums);
   }
   const dir = dirname(dest);
-  if (!opts.dirs?.has(dir)) {
-    await mkdir(dir, { recursive: true });
-    opts.dirs?.add(dir);
+  let made = opts.dirs?.get(dir);
+  if (made === undefined) {
+    made = mkdir(dir, { recursive: true });
+    opts.dirs?.set(dir, made);
+    // a failed mkdir fails the files waiting on it, and is forgotten so a retry makes it again
+    made.catch(() => opts.dirs?.delete(dir));
   }
+  await made;
 
   let lastError: BgError | undefined;
   for (let attempt = 0; attempt <= opts.retries; attempt++) {
@@ -271,11 +275,11 @@ async function fetchRanges(
   onBytes: (n: number) => void,
   where: string,
 ): Promise<Attempt> {
-  const fd = openSync(dest, 'w');
+  const file = await open(dest, 'w');
   try {
-    ftruncateSync(fd, size);
+    await file.truncate(size);
   } finally {
-    closeSync(fd);
+    await file.close();
   }
   const ranges: { start: number; end: number }[] = [];
   for (let start = 0; start < size; start += opts.rangeSize) ranges.push({ start, end: Math.min(size, start + opts.rangeSize) - 1 });
