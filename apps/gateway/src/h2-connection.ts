@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { HpackDecoder, HpackEncoder, HpackError, type HeaderList } from './hpack';
 import { HuffmanError } from './hpack-huffman';
+import { readIntoArenas } from './socket-reads';
 
 // The gateway's HTTP/2 framing layer (RFC 9113) over a net or TLS socket, for both sides of the
 // proxy. Why not node:http2: its nghttp2 binding costs one JS stream object, an AsyncResource and a
@@ -288,7 +289,7 @@ export class H2Connection {
     this.connectionUpdateThreshold = Math.max(1, Math.floor(local.connectionWindowSize / 2));
     this.prefaceSeen = role === 'client';
     socket.setNoDelay(true);
-    socket.on('data', this.onSocketData);
+    if (!readIntoArenas(socket, this.onSocketData)) socket.on('data', this.onSocketData);
     socket.on('error', this.onSocketError);
     socket.on('close', this.onSocketClose);
     if (role === 'client') this.append(PREFACE);

@@ -5,7 +5,7 @@
 // h2load counts HTTP 200 as success, so grpc-status is checked apart: the backend counts the calls it
 // answered OK and every run must match h2load's count, and one grpc-js call per target must get OK.
 //
-//   node tools/bench/gateway/run.mjs [--rounds 3] [--small 8000] [--large 600] [--clients 4]
+//   node tools/bench/gateway/run.mjs [--rounds 3] [--small 8000] [--large 600] [--clients 4]   (0 skips a size)
 //        [--small_streams 16] [--large_streams 4] [--gateway_args "--streams_per_connection 2"]
 //
 // Needs h2load (Debian nghttp2-client) and nginx (Debian nginx-light) and a built gateway
@@ -32,7 +32,7 @@ const ROUNDS = Number(arg('rounds', 3));
 const SIZES = [
   { name: 'small unary', file: 'small.bin', n: Number(arg('small', 8000)), streams: Number(arg('small_streams', 16)) },
   { name: '600 KB unary', file: 'large.bin', n: Number(arg('large', 600)), streams: Number(arg('large_streams', 4)) },
-];
+].filter((s) => s.n > 0); // --small 0 or --large 0 skips that size
 const CLIENTS = Number(arg('clients', 4));
 const GATEWAY_ARGS = (arg('gateway_args', '') ?? '').split(' ').filter(Boolean);
 const PATH = '/inference.GRPCInferenceService/ModelInfer';
