@@ -48,3 +48,19 @@ test('cross-field rules: one route source, TLS pairs', () => {
     '--tls_cert and --tls_key go together',
   ]);
 });
+
+test('read arenas: 256 KiB by default, 0 for node’s own reads, anything between 0 and 64 KiB refused', () => {
+  const base = ['--route', 'm1=127.0.0.1:9000'];
+  const dflt = toGatewayConfig(load(base));
+  expect(dflt.pool.readArena).toBe(256 * 1024);
+  expect(dflt.listener.readArena).toBe(256 * 1024);
+  expect(toGatewayConfig(load([...base, '--read_arena', '0'])).listener.readArena).toBe(0);
+  expect(toGatewayConfig(load(base, { GATEWAY_READ_ARENA: '1MiB' })).pool.readArena).toBe(1024 * 1024);
+  let err: unknown;
+  try {
+    load([...base, '--read_arena', '32KiB']);
+  } catch (e) {
+    err = e;
+  }
+  expect((err as ConfigError).problems.map((p) => p.message)).toEqual(['--read_arena must be 0 or at least 65536 bytes (64KiB), got 32768']);
+});

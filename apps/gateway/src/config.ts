@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { bool, bytes, duration, filePath, int, list, loggingSpec, oneOf, string, type ConfigOf } from '@bundlegate/service-kit';
 import { DEFAULT_POOL_OPTIONS, type PoolOptions } from './connection-pool';
 import type { GrpcListenerOptions } from './grpc-listener';
+import { MIN_READ_ARENA } from './socket-reads';
 import {
   DEFAULT_CLUSTER_OPTIONS,
   HEALTH_CHECK_KINDS,
@@ -53,6 +54,7 @@ export const gatewayConfigSpec = {
   tlsClientCa: filePath({ flag: 'tls_client_ca', env: 'GATEWAY_TLS_CLIENT_CA', mustExist: 'file', help: 'Require client certificates signed by this CA (mTLS).' }),
   streamWindow: bytes({ flag: 'stream_window', env: 'GATEWAY_STREAM_WINDOW', default: P.streamWindow, min: 65535, max: 2 ** 31 - 1, help: 'HTTP/2 per-stream receive window, both sides.' }),
   connectionWindow: bytes({ flag: 'connection_window', env: 'GATEWAY_CONNECTION_WINDOW', default: P.connectionWindow, min: 65535, max: 2 ** 31 - 1, help: 'HTTP/2 per-connection receive window, both sides.' }),
+  readArena: bytes({ flag: 'read_arena', env: 'GATEWAY_READ_ARENA', default: '256KiB', help: 'Plain-TCP socket reads land in per-connection arenas of this size (at least 64KiB; each idle connection holds one); 0 = a new 64 KiB buffer per read, node\'s default.' }),
   maxFrameSize: bytes({ flag: 'max_frame_size', env: 'GATEWAY_MAX_FRAME_SIZE', default: P.maxFrameSize, min: 16384, max: 2 ** 24 - 1, help: 'Largest HTTP/2 frame accepted, both sides.' }),
   maxConcurrentStreams: int({ flag: 'max_concurrent_streams', env: 'GATEWAY_MAX_CONCURRENT_STREAMS', default: 1000, min: 1, max: 2 ** 31 - 1, help: 'Streams per client connection.' }),
   maxHeaderListSize: bytes({ flag: 'max_header_list_size', env: 'GATEWAY_MAX_HEADER_LIST_SIZE', default: P.maxHeaderListSize, min: 4096, max: 16 * 1024 * 1024, help: 'Largest header block accepted, both sides.' }),
@@ -104,6 +106,7 @@ export function validateFlags(c: GatewayFlags): string[] {
   if (c.tlsClientCa !== undefined && c.tlsCert === undefined) problems.push('--tls_client_ca needs --tls_cert and --tls_key');
   if ((c.upstreamCert === undefined) !== (c.upstreamKey === undefined)) problems.push('--upstream_cert and --upstream_key go together');
   if (c.bundleHost !== undefined && c.bundle === undefined) problems.push('--bundle_host needs --bundle');
+  if (c.readArena !== 0 && c.readArena < MIN_READ_ARENA) problems.push(`--read_arena must be 0 or at least ${MIN_READ_ARENA} bytes (64KiB), got ${c.readArena}`);
   problems.push(...parseRouteFlags(c.route, c.restRoute).problems);
   return problems;
 }
@@ -178,6 +181,7 @@ export function toGatewayConfig(c: GatewayFlags): GatewayConfig {
       streamWindow: c.streamWindow,
       connectionWindow: c.connectionWindow,
       maxFrameSize: c.maxFrameSize,
+      readArena: c.readArena,
       keepaliveMs: c.keepalive,
       connectTimeoutMs: c.connectTimeout,
       maxHeaderListSize: c.maxHeaderListSize,
@@ -186,6 +190,7 @@ export function toGatewayConfig(c: GatewayFlags): GatewayConfig {
       streamWindow: c.streamWindow,
       connectionWindow: c.connectionWindow,
       maxFrameSize: c.maxFrameSize,
+      readArena: c.readArena,
       maxConcurrentStreams: c.maxConcurrentStreams,
       maxHeaderListSize: c.maxHeaderListSize,
       sniffModelName: c.sniffModelName,

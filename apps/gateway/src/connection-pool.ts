@@ -18,6 +18,8 @@ export interface PoolOptions {
   readonly connectionWindow: number;
   /** Largest frame we accept (SETTINGS_MAX_FRAME_SIZE). */
   readonly maxFrameSize: number;
+  /** Bytes per socket-read arena (see socket-reads.ts); 0 = node's ordinary reads. Default ARENA_SIZE. */
+  readonly readArena?: number;
   /** PING period; a connection whose PING is unanswered by the next one is dropped. 0 = off. */
   readonly keepaliveMs: number;
   readonly connectTimeoutMs: number;
@@ -89,6 +91,7 @@ export class ConnectionPool {
       connectionWindowSize: options.connectionWindow,
       maxFrameSize: options.maxFrameSize,
       maxHeaderListSize: options.maxHeaderListSize,
+      ...(options.readArena === undefined ? {} : { readArena: options.readArena }),
     };
     if (options.keepaliveMs > 0) {
       this.keepaliveTimer = setInterval(() => this.keepalive(), options.keepaliveMs);

@@ -22,6 +22,8 @@ export interface GrpcListenerOptions {
   readonly maxFrameSize: number;
   readonly maxConcurrentStreams: number;
   readonly maxHeaderListSize: number;
+  /** Bytes per socket-read arena (see socket-reads.ts); 0 = node's ordinary reads. Default ARENA_SIZE. */
+  readonly readArena?: number;
   /** Route ModelInfer / Predict calls without `model-id` by the model name in their first bytes. */
   readonly sniffModelName: boolean;
   readonly tls?: ListenerTls;
@@ -66,6 +68,7 @@ export class GrpcListener {
       connectionWindowSize: options.connectionWindow,
       maxFrameSize: options.maxFrameSize,
       maxHeaderListSize: options.maxHeaderListSize,
+      ...(options.readArena === undefined ? {} : { readArena: options.readArena }),
     };
     this.health = new GatewayHealth(state, options.healthWatchIntervalMs);
     const tls = options.tls;

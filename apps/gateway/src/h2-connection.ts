@@ -49,6 +49,8 @@ export interface LocalSettings {
   readonly connectionWindowSize: number;
   readonly maxFrameSize: number;
   readonly maxHeaderListSize: number;
+  /** Not a SETTING: bytes per socket-read arena (socket-reads.ts); 0 = node's ordinary reads. */
+  readonly readArena?: number;
 }
 
 /** What a stream's owner hears about it. */
@@ -289,7 +291,7 @@ export class H2Connection {
     this.connectionUpdateThreshold = Math.max(1, Math.floor(local.connectionWindowSize / 2));
     this.prefaceSeen = role === 'client';
     socket.setNoDelay(true);
-    if (!readIntoArenas(socket, this.onSocketData)) socket.on('data', this.onSocketData);
+    if (!readIntoArenas(socket, this.onSocketData, local.readArena)) socket.on('data', this.onSocketData);
     socket.on('error', this.onSocketError);
     socket.on('close', this.onSocketClose);
     if (role === 'client') this.append(PREFACE);

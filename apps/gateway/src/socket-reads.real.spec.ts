@@ -108,4 +108,12 @@ describe('readIntoArenas', () => {
     again.destroy();
     plain.close();
   });
+
+  it('reads the ordinary way with an arena size of 0, and refuses arenas smaller than 64 KiB', () => {
+    const socket = connect(1, '127.0.0.1');
+    socket.on('error', () => undefined);
+    expect(readIntoArenas(socket, () => undefined, 0)).toBe(false);
+    expect(() => readIntoArenas(socket, () => undefined, 1000)).toThrow(RangeError);
+    socket.destroy();
+  });
 });

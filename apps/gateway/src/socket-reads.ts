@@ -1,8 +1,8 @@
 import { Socket, type SocketConstructorOpts } from 'node:net';
 
-/** Bytes a read may fill at least; a read target smaller than this starts a new arena. */
-const MIN_READ = 64 * 1024;
-/** Each socket's reads land one after another in an arena of this size. */
+/** Bytes a read may fill at least (node's own read size); a read target smaller than this starts a new arena. */
+export const MIN_READ_ARENA = 64 * 1024;
+/** Each socket's reads land one after another in an arena of this size, by default. */
 export const ARENA_SIZE = 256 * 1024;
 
 interface ReadSymbols {
@@ -38,27 +38,29 @@ interface StreamHandle {
 }
 
 /**
- * Makes a plain TCP socket deliver its reads as views of 256 KiB arenas, one read after another,
- * instead of a new 64 KiB ArrayBuffer per read: one allocation per arena instead of one per read, a
- * read may fill all that is left of the arena (at least 64 KiB), and the bytes skip the socket's
- * readable stream ('data' events). Views handed on keep their arena alive as long as they are
+ * Makes a plain TCP socket deliver its reads as views of arenas (256 KiB by default), one read after
+ * another, instead of a new 64 KiB ArrayBuffer per read: one allocation per arena instead of one per
+ * read, a read may fill all that is left of the arena (at least 64 KiB), and the bytes skip the
+ * socket's readable stream ('data' events). Views handed on keep their arena alive as long as they are
  * referenced, as ordinary read buffers do, so nothing is ever overwritten. The cost: each connection
- * holds its current arena, up to 256 KiB, while idle (pages the kernel has not yet written into are
- * not resident). Returns false, leaving the socket alone, for TLS sockets and sockets that have
- * already read; the caller then listens for 'data'.
+ * holds its current arena while idle (pages the kernel has not yet written into are not resident).
+ * Returns false, leaving the socket alone, for TLS sockets, sockets that have already read and an
+ * arena size of 0; the caller then listens for 'data'.
  */
-export function readIntoArenas(socket: Socket, onData: (chunk: Buffer) => void): boolean {
+export function readIntoArenas(socket: Socket, onData: (chunk: Buffer) => void, arenaSize = ARENA_SIZE): boolean {
+  if (arenaSize === 0) return false;
+  if (!(arenaSize >= MIN_READ_ARENA)) throw new RangeError(`a read arena must be at least ${MIN_READ_ARENA} bytes, got ${arenaSize}`);
   if (symbols === null) symbols = findReadSymbols();
   const s = symbols;
   const handle = (socket as unknown as { _handle?: StreamHandle | null })._handle;
   if (s === undefined || (socket as { encrypted?: boolean }).encrypted || socket.bytesRead > 0 || !handle || typeof handle.useUserBuffer !== 'function') {
     return false;
   }
-  let arena = Buffer.allocUnsafeSlow(ARENA_SIZE);
+  let arena = Buffer.allocUnsafeSlow(arenaSize);
   let used = 0;
   const next = (): Buffer => {
-    if (arena.length - used < MIN_READ) {
-      arena = Buffer.allocUnsafeSlow(ARENA_SIZE);
+    if (arena.length - used < MIN_READ_ARENA) {
+      arena = Buffer.allocUnsafeSlow(arenaSize);
       used = 0;
     }
     return arena.subarray(used);
