@@ -45,9 +45,9 @@ export class FileSink {
   /**
    * Opens the file on libuv's thread pool. Creating a file can stall for a millisecond or more: on a
    * network volume, and on ext4 without a journal, whose inode allocator steps one by one over the
-   * inodes freed in the last half minute. On the event loop that stall held up every other transfer;
-   * measured there, opens were a fifth of the loop's time in a cold sync made just after the previous
-   * copy was deleted.
+   * inodes freed in the last minute or longer. On the event loop that stall held up every other
+   * transfer; measured there, opens were a fifth of the loop's time in a cold sync made just after the
+   * previous copy was deleted.
    */
   static async open(path: string, flags: 'w' | 'r+', start: number): Promise<FileSink> {
     return new FileSink(await openFd(path, flags), start);
