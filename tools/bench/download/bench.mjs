@@ -4,6 +4,7 @@
 // directory and deleted afterwards.
 //
 //   node tools/bench/download/bench.mjs [--concurrency 8] [--size-mb 1024] [--rounds 1] [--md-args "--range-size 32MiB"]
+//        [--tree mixed|large|small]   (mixed: the default model zoo; large: 4 equal files; small: 16 KiB – 1 MiB files only)
 //
 // Needs rclone (apt-get install -y rclone) and the built app (npx nx build @bundlegate/model-download).
 /* global process, console, setTimeout, clearTimeout, Buffer */
@@ -26,6 +27,7 @@ const { values: args } = parseArgs({
   options: {
     concurrency: { type: 'string', default: '8' },
     'size-mb': { type: 'string', default: '1024' },
+    tree: { type: 'string', default: 'mixed' },
     rounds: { type: 'string', default: '1' },
     // extra model-download flags, for tuning (e.g. "--range-threshold 256MiB")
     'md-args': { type: 'string', default: '' },
@@ -53,11 +55,16 @@ if (!existsSync(cli)) {
   process.exit(1);
 }
 
-/** ~60% of the bytes in 3 large files, the rest in small files of 16 KiB – 1 MiB (a model zoo: weights plus many shards/assets). */
-function makeTree(total) {
+/**
+ * mixed: ~60% of the bytes in 3 large files, the rest in small files of 16 KiB – 1 MiB (a model zoo:
+ * weights plus many shards/assets). large: 4 files of equal size. small: only the small files.
+ */
+function makeTree(total, shape) {
+  if (shape === 'large') return [0, 1, 2, 3].map((i) => ({ key: `1/weights-${i}.bin`, size: Math.floor(total / 4) }));
+  if (shape !== 'mixed' && shape !== 'small') throw new Error(`--tree: mixed, large or small, not ${shape}`);
   const files = [];
-  const large = Math.floor(total * 0.6);
-  for (const [name, share] of [['1/model.bin', 0.5], ['1/encoder.onnx', 0.3], ['2/model.bin', 0.2]]) files.push({ key: name, size: Math.floor(large * share) });
+  const large = shape === 'mixed' ? Math.floor(total * 0.6) : 0;
+  if (large > 0) for (const [name, share] of [['1/model.bin', 0.5], ['1/encoder.onnx', 0.3], ['2/model.bin', 0.2]]) files.push({ key: name, size: Math.floor(large * share) });
   let left = total - large;
   let i = 0;
   let seed = 12345;
@@ -171,7 +178,7 @@ try {
     requestChecksumCalculation: 'WHEN_REQUIRED',
   });
   await client.send(new CreateBucketCommand({ Bucket: bucket }));
-  const tree = makeTree(totalMb * MB);
+  const tree = makeTree(totalMb * MB, args.tree);
   const expected = {};
   const t0 = Date.now();
   for (let i = 0; i < tree.length; i += 8) {
@@ -236,6 +243,7 @@ try {
   const rss = (tool) => Math.max(...results[tool].cold.map((m) => m.rssMb), ...results[tool].noop.map((m) => m.rssMb));
   const summary = {
     date: new Date().toISOString(),
+    tree: args.tree,
     files: tree.length,
     mib: Math.round(bytes / MB),
     concurrency,
