@@ -7,14 +7,14 @@
 //        [--tree mixed|large|small]   (mixed: the default model zoo; large: 4 equal files; small: 16 KiB – 1 MiB files only)
 //
 // Needs rclone (apt-get install -y rclone) and the built app (npx nx build @bundlegate/model-download).
-/* global process, console, setTimeout, clearTimeout, Buffer */
+/* global setTimeout, clearTimeout, Buffer */
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -144,21 +144,22 @@ function measure(cmd, argv, env) {
  * system and 560–850 ms after two or three such deletions, noise that had nothing to do with either tool.
  */
 function emptyFiles(dir) {
-  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (e.isFile()) truncateSync(join(e.parentPath ?? e.path, e.name), 0);
-  }
+  for (const e of entriesUnder(dir)) if (e.file) truncateSync(e.path, 0);
+}
+
+/** Every entry below `dir` but its directories: its path, its path relative to `dir` ("/"-separated), whether it is a plain file. */
+function entriesUnder(dir) {
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((e) => !e.isDirectory())
+    .map((e) => {
+      const path = join(e.parentPath ?? e.path, e.name);
+      return { path, rel: relative(dir, path).split(sep).join('/'), file: e.isFile() };
+    });
 }
 
 function treeDigests(dir) {
   const out = {};
-  const walk = (d, rel) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const r = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isDirectory()) walk(join(d, e.name), r);
-      else out[r] = createHash('md5').update(readFileSync(join(d, e.name))).digest('hex');
-    }
-  };
-  walk(dir, '');
+  for (const e of entriesUnder(dir)) out[e.rel] = createHash('md5').update(readFileSync(e.path)).digest('hex');
   return out;
 }
 
