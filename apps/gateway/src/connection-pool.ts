@@ -29,7 +29,7 @@ export interface PoolOptions {
 
 export const DEFAULT_POOL_OPTIONS: PoolOptions = {
   maxConnections: 64,
-  streamsPerConnection: 32,
+  streamsPerConnection: 4,
   streamWindow: 4 * 1024 * 1024,
   connectionWindow: 32 * 1024 * 1024,
   maxFrameSize: 1024 * 1024,

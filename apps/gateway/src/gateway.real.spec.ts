@@ -154,7 +154,9 @@ describe('gateway forwarding (real grpc-js upstreams)', () => {
 describe('gateway under sustained traffic', () => {
   test('1500 calls on one upstream connection: each reaches the backend exactly once, no retries', async () => {
     const backend = await startBackend('steady');
-    const gateway = createGateway(testConfig([`m1=127.0.0.1:${backend.port}`]), { logger, metrics: createMetrics({ service: 'gateway', defaultMetrics: false }) });
+    // room for all 20 calls on one connection (the default opens another every 4)
+    const config = testConfig([`m1=127.0.0.1:${backend.port}`]);
+    const gateway = createGateway({ ...config, pool: { ...config.pool, streamsPerConnection: 32 } }, { logger, metrics: createMetrics({ service: 'gateway', defaultMetrics: false }) });
     const ports = await gateway.listen();
     const client = rawClient(ports.grpc);
     try {

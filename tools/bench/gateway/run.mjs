@@ -6,6 +6,8 @@
 // answered OK and every run must match h2load's count, and one grpc-js call per target must get OK.
 //
 //   node tools/bench/gateway/run.mjs [--rounds 3] [--small 8000] [--large 600] [--clients 4]   (0 skips a size)
+//        [--warmup_runs 3]   (h2load runs per target and size before the measured rounds)
+//        [--rate_fraction 0.7] [--rate_seconds 3]   (the equal-rate latency phase; 0 skips it)
 //        [--small_streams 16] [--large_streams 4] [--gateway_args "--streams_per_connection 2"]
 //
 // Needs h2load (Debian nghttp2-client) and nginx (Debian nginx-light) and a built gateway
@@ -34,6 +36,10 @@ const SIZES = [
   { name: '600 KB unary', file: 'large.bin', n: Number(arg('large', 600)), streams: Number(arg('large_streams', 4)) },
 ].filter((s) => s.n > 0); // --small 0 or --large 0 skips that size
 const CLIENTS = Number(arg('clients', 4));
+const WARMUP_RUNS = Number(arg('warmup_runs', 3));
+// latency at an equal offered rate: this fraction of the lower of nginx's and the gateway's throughput
+const RATE_FRACTION = Number(arg('rate_fraction', 0.7));
+const RATE_SECONDS = Number(arg('rate_seconds', 3));
 const GATEWAY_ARGS = (arg('gateway_args', '') ?? '').split(' ').filter(Boolean);
 const PATH = '/inference.GRPCInferenceService/ModelInfer';
 const MODEL = '6687ad3b04248f708c1e0c95';
@@ -205,8 +211,9 @@ const unknown = await grpcCheck(gwPort, 'no-such-model');
 console.log(`grpc-status through each target: OK; gateway on an unknown model id: code ${unknown.code} (${unknown.gatewayError})`);
 
 // ---- h2load runs
-function h2load(port, size, n, logFile) {
+function h2load(port, size, n, logFile, rpsPerClient) {
   const args = ['-n', String(n), '-c', String(CLIENTS), '-m', String(size.streams), '-t', '1'];
+  if (rpsPerClient !== undefined) args.push(`--rps=${rpsPerClient}`);
   args.push('-H', 'content-type: application/grpc', '-H', 'te: trailers', '-H', `model-id: ${MODEL}`);
   args.push('-d', join(work, size.file));
   if (logFile) args.push(`--log-file=${logFile}`);
@@ -239,11 +246,8 @@ function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
-const results = [];
-const started = Date.now();
-for (const size of SIZES) {
-  // warm-up: long enough for V8 to optimize the gateway's hot path (nginx needs none, it gets the same)
-  for (const t of targets) h2load(t.port, size, Math.max(CLIENTS * size.streams * 4, size.n));
+/** ROUNDS h2load runs of `n` calls per target, targets taking turns; `rpsPerClient` paces them. */
+async function measure(size, n, rpsPerClient) {
   const per = Object.fromEntries(targets.map((t) => [t.name, { rps: [], latUs: [], ok: true, proxyCpu: 0, backendCpu: 0 }]));
   for (let round = 0; round < ROUNDS; round++) {
     // targets take turns within a round so a load change on the machine hits all three alike
@@ -252,14 +256,14 @@ for (const size of SIZES) {
       rmSync(log, { force: true });
       const before = await backendOk();
       const cpu0 = [cpuSeconds(proxyPid[t.name]), cpuSeconds(backend.pid)];
-      const r = h2load(t.port, size, size.n, log);
+      const r = h2load(t.port, size, n, log, rpsPerClient);
       const cpu1 = [cpuSeconds(proxyPid[t.name]), cpuSeconds(backend.pid)];
       per[t.name].proxyCpu += (cpu1[0] ?? 0) - (cpu0[0] ?? 0);
       per[t.name].backendCpu += (cpu1[1] ?? 0) - (cpu0[1] ?? 0);
       const answered = (await backendOk()) - before;
-      if (r.succeeded !== size.n || answered !== size.n) {
+      if (r.succeeded !== n || answered !== n) {
         per[t.name].ok = false;
-        console.error(`${size.name} ${t.name}: h2load succeeded ${r.succeeded}, backend answered OK ${answered}, of ${size.n}\n${r.out}`);
+        console.error(`${size.name} ${t.name}: h2load succeeded ${r.succeeded}, backend answered OK ${answered}, of ${n}\n${r.out}`);
       }
       per[t.name].rps.push(r.rps);
       for (const line of readFileSync(log, 'utf8').split('\n')) {
@@ -268,10 +272,29 @@ for (const size of SIZES) {
       }
     }
   }
+  return per;
+}
+
+const results = [];
+const started = Date.now();
+for (const size of SIZES) {
+  // warm-up until the gateway's code is stable (nginx needs none, it gets the same): V8 optimizes the hot
+  // path in the first calls, deoptimizes much of it when the first clients disconnect (paths not run
+  // before), and re-optimizes it over the next connections; so several h2load runs, not one long one
+  for (let i = 0; i < WARMUP_RUNS; i++) for (const t of targets) h2load(t.port, size, Math.max(CLIENTS * size.streams * 4, size.n));
+  const per = await measure(size, size.n);
+  // latency at one offered rate for all three: at full load each target runs at its own throughput,
+  // and the faster one drives the backend harder (its GC pauses then land in more calls' latency)
+  const median = (name) => [...per[name].rps].sort((a, b) => a - b)[Math.floor(per[name].rps.length / 2)];
+  const rate = Math.floor(RATE_FRACTION * Math.min(median('nginx'), median('gateway')));
+  const rpsPerClient = Math.max(1, Math.floor(rate / CLIENTS));
+  const atRate = RATE_FRACTION > 0 ? await measure(size, Math.max(CLIENTS, Math.round(rpsPerClient * CLIENTS * RATE_SECONDS)), rpsPerClient) : undefined;
   for (const t of targets) {
     const p = per[t.name];
     const rps = [...p.rps].sort((a, b) => a - b);
     const lat = p.latUs.sort((a, b) => a - b);
+    const q = atRate?.[t.name];
+    const latAtRate = q === undefined ? [] : q.latUs.sort((a, b) => a - b);
     results.push({
       size: size.name,
       target: t.name,
@@ -283,6 +306,9 @@ for (const size of SIZES) {
       // CPU per call: the proxy's (none for direct) and the backend's, in microseconds
       proxyCpuUs: (p.proxyCpu / (size.n * ROUNDS)) * 1e6,
       backendCpuUs: (p.backendCpu / (size.n * ROUNDS)) * 1e6,
+      ...(q === undefined
+        ? {}
+        : { rate: { offeredRps: rpsPerClient * CLIENTS, p50ms: percentile(latAtRate, 50) / 1000, p99ms: percentile(latAtRate, 99) / 1000, grpcStatusVerified: q.ok } }),
     });
   }
 }
@@ -306,6 +332,12 @@ for (const size of SIZES) {
   console.log(
     `${size.name}: gateway/nginx ${f(g.rps / n.rps)}x req/s, p99 ${f(g.p99ms)} vs ${f(n.p99ms)} ms (${f(g.p99ms / n.p99ms)}x); gateway/direct ${f(g.rps / d.rps)}x; nginx/direct ${f(n.rps / d.rps)}x`,
   );
+  if (g.rate !== undefined && n.rate !== undefined && d.rate !== undefined) {
+    const ok = g.rate.grpcStatusVerified && n.rate.grpcStatusVerified && d.rate.grpcStatusVerified ? 'all OK' : 'MISMATCH';
+    console.log(
+      `${size.name} at ${g.rate.offeredRps} req/s offered (${f(RATE_FRACTION * 100, 0)} % of the lower throughput), p50 / p99 ms: gateway ${f(g.rate.p50ms)} / ${f(g.rate.p99ms)}, nginx ${f(n.rate.p50ms)} / ${f(n.rate.p99ms)}, direct ${f(d.rate.p50ms)} / ${f(d.rate.p99ms)}; gateway/nginx p99 ${f(g.rate.p99ms / n.rate.p99ms)}x; grpc-status ${ok}`,
+    );
+  }
 }
 const outDir = join(root, 'tools/bench/results');
 mkdirSync(outDir, { recursive: true });
