@@ -291,14 +291,13 @@ for (const size of SIZES) {
   const atRate = RATE_FRACTION > 0 ? await measure(size, Math.max(CLIENTS, Math.round(rpsPerClient * CLIENTS * RATE_SECONDS)), rpsPerClient) : undefined;
   for (const t of targets) {
     const p = per[t.name];
-    const rps = [...p.rps].sort((a, b) => a - b);
     const lat = p.latUs.sort((a, b) => a - b);
     const q = atRate?.[t.name];
     const latAtRate = q === undefined ? [] : q.latUs.sort((a, b) => a - b);
     results.push({
       size: size.name,
       target: t.name,
-      rps: rps[Math.floor(rps.length / 2)],
+      rps: median(t.name),
       rounds: p.rps,
       p50ms: percentile(lat, 50) / 1000,
       p99ms: percentile(lat, 99) / 1000,
