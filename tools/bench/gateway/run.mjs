@@ -246,6 +246,12 @@ function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
+/** p50 and p99 in milliseconds of latencies in microseconds (sorted in place). */
+function latencyMs(latUs) {
+  const sorted = latUs.sort((a, b) => a - b);
+  return { p50ms: percentile(sorted, 50) / 1000, p99ms: percentile(sorted, 99) / 1000 };
+}
+
 /** ROUNDS h2load runs of `n` calls per target, targets taking turns; `rpsPerClient` paces them. */
 async function measure(size, n, rpsPerClient) {
   const per = Object.fromEntries(targets.map((t) => [t.name, { rps: [], latUs: [], ok: true, proxyCpu: 0, backendCpu: 0 }]));
@@ -286,28 +292,24 @@ for (const size of SIZES) {
   // latency at one offered rate for all three: at full load each target runs at its own throughput,
   // and the faster one drives the backend harder (its GC pauses then land in more calls' latency)
   const median = (name) => [...per[name].rps].sort((a, b) => a - b)[Math.floor(per[name].rps.length / 2)];
-  const rate = Math.floor(RATE_FRACTION * Math.min(median('nginx'), median('gateway')));
-  const rpsPerClient = Math.max(1, Math.floor(rate / CLIENTS));
+  const rpsPerClient = Math.max(1, Math.floor((RATE_FRACTION * Math.min(median('nginx'), median('gateway'))) / CLIENTS));
   const atRate = RATE_FRACTION > 0 ? await measure(size, Math.max(CLIENTS, Math.round(rpsPerClient * CLIENTS * RATE_SECONDS)), rpsPerClient) : undefined;
   for (const t of targets) {
     const p = per[t.name];
-    const lat = p.latUs.sort((a, b) => a - b);
     const q = atRate?.[t.name];
-    const latAtRate = q === undefined ? [] : q.latUs.sort((a, b) => a - b);
     results.push({
       size: size.name,
       target: t.name,
       rps: median(t.name),
       rounds: p.rps,
-      p50ms: percentile(lat, 50) / 1000,
-      p99ms: percentile(lat, 99) / 1000,
+      ...latencyMs(p.latUs),
       grpcStatusVerified: p.ok,
       // CPU per call: the proxy's (none for direct) and the backend's, in microseconds
       proxyCpuUs: (p.proxyCpu / (size.n * ROUNDS)) * 1e6,
       backendCpuUs: (p.backendCpu / (size.n * ROUNDS)) * 1e6,
       ...(q === undefined
         ? {}
-        : { rate: { offeredRps: rpsPerClient * CLIENTS, p50ms: percentile(latAtRate, 50) / 1000, p99ms: percentile(latAtRate, 99) / 1000, grpcStatusVerified: q.ok } }),
+        : { rate: { offeredRps: rpsPerClient * CLIENTS, ...latencyMs(q.latUs), grpcStatusVerified: q.ok } }),
     });
   }
 }
