@@ -170,7 +170,7 @@ export function createS3Backend(opts: S3BackendOptions): StorageBackend {
       if (useDirect && direct !== undefined) {
         try {
           const got = await direct.get(prefix + key, range);
-          return { stream: got.response, ...kmsNote(got.serverSideEncryption, got.sseCustomerAlgorithm) };
+          return { stream: got.body, ...kmsNote(got.serverSideEncryption, got.sseCustomerAlgorithm) };
         } catch (err) {
           // redirects and region or addressing complaints: let the SDK's endpoint logic handle this bucket from now on
           if (err instanceof S3HttpError && (err.status === 301 || err.status === 307 || err.status === 400)) {

@@ -19,6 +19,25 @@ export interface ByteRange {
   readonly end: number;
 }
 
+/** Where a body's bytes go when a backend can read them straight into the receiver's buffers. */
+export interface ReadTarget {
+  /** Free space for the next socket read; never empty. */
+  space(): Buffer;
+  /** The next `view.length` bytes of the body, read into the start of the last `space()`. */
+  commit(view: Buffer): void;
+  /** The next bytes of the body, which arrived elsewhere: to be copied. */
+  push(chunk: Buffer): void;
+}
+
+/** A read's stream that can also deliver its bytes into a `ReadTarget` (instead of as stream chunks). */
+export interface DirectReadable extends Readable {
+  readInto(target: ReadTarget): Promise<number>;
+}
+
+export function isDirectReadable(stream: Readable): stream is DirectReadable {
+  return typeof (stream as Partial<DirectReadable>).readInto === 'function';
+}
+
 /** What a read learned about the object beyond its bytes. */
 export interface ReadResult {
   readonly stream: Readable;

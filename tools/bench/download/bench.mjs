@@ -7,6 +7,7 @@
 //        [--tree mixed|large|small]   (mixed: the default model zoo; large: 4 equal files; small: 16 KiB – 1 MiB files only)
 //
 // Needs rclone (apt-get install -y rclone) and the built app (npx nx build @bundlegate/model-download).
+// BENCH_MD_CLI=<path to another build's main.js> runs that build instead (to compare two builds in turn).
 /* global setTimeout, clearTimeout, Buffer */
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { execFileSync, spawn } from 'node:child_process';
@@ -22,7 +23,7 @@ import { serviceEnv, serviceNodeFlags } from '../node-flags.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '..', '..', '..');
-const cli = join(repo, 'apps', 'model-download', 'dist', 'main.js');
+const cli = process.env.BENCH_MD_CLI ?? join(repo, 'apps', 'model-download', 'dist', 'main.js');
 const { values: args } = parseArgs({
   options: {
     concurrency: { type: 'string', default: '8' },
