@@ -37,7 +37,7 @@ function collector(size = 4096) {
     },
     push(chunk) {
       copied += chunk.length;
-      for (let at = 0; at < chunk.length; ) {
+      for (let at = 0; at < chunk.length;) {
         const n = chunk.copy(buf, used, at);
         at += n;
         used += n;
@@ -63,7 +63,13 @@ async function listen(server: net.Server): Promise<number> {
 const agents: Http1Agent[] = [];
 const servers: net.Server[] = [];
 function agent(port: number, extra: Partial<Http1AgentOptions> = {}): Http1Agent {
-  const a = new Http1Agent({ protocol: 'http:', hostname: '127.0.0.1', port, maxSockets: 4, ...extra });
+  const a = new Http1Agent({
+    protocol: 'http:',
+    hostname: '127.0.0.1',
+    port,
+    maxSockets: 4,
+    ...extra,
+  });
   agents.push(a);
   return a;
 }
@@ -85,6 +91,27 @@ afterEach(async () => {
   );
 });
 
+/** A raw server: `answer(socket, requestIndex)` on each request head received. */
+async function rawServer(answer: (s: net.Socket, n: number, conn: number) => void): Promise<{ port: number; conns: () => number }> {
+  let conns = 0;
+  const server = track(
+    net.createServer((s) => {
+      const conn = ++conns;
+      let n = 0;
+      let pending = '';
+      s.on('data', (d) => {
+        pending += d.toString('latin1');
+        while (pending.includes('\r\n\r\n')) {
+          pending = pending.slice(pending.indexOf('\r\n\r\n') + 4);
+          answer(s, n++, conn);
+        }
+      });
+      s.on('error', () => undefined);
+    }),
+  );
+  return { port: await listen(server), conns: () => conns };
+}
+
 describe('Http1Agent against node:http', () => {
   const blob = randomBytes(3 * 1024 * 1024 + 17);
   let connections = 0;
@@ -98,7 +125,10 @@ describe('Http1Agent against node:http', () => {
         if (url.pathname === '/blob') {
           const range = /bytes=(\d+)-(\d+)/.exec(req.headers.range ?? '');
           const body = range ? blob.subarray(Number(range[1]), Number(range[2]) + 1) : blob;
-          res.writeHead(range ? 206 : 200, { 'content-length': body.length, 'x-request-header': String(req.headers['x-test'] ?? '') });
+          res.writeHead(range ? 206 : 200, {
+            'content-length': body.length,
+            'x-request-header': String(req.headers['x-test'] ?? ''),
+          });
           res.end(body);
         } else if (url.pathname === '/chunked') {
           // no length: node frames it chunked
@@ -113,7 +143,10 @@ describe('Http1Agent against node:http', () => {
           res.writeHead(200, { 'content-length': 2 });
           res.end('ok');
         } else if (url.pathname === '/big-head') {
-          res.writeHead(200, { 'content-length': 2, 'x-big': 'v'.repeat(Number(url.searchParams.get('n'))) });
+          res.writeHead(200, {
+            'content-length': 2,
+            'x-big': 'v'.repeat(Number(url.searchParams.get('n'))),
+          });
           res.end('ok');
         } else if (url.pathname === '/never') {
           // no answer
@@ -195,7 +228,9 @@ describe('Http1Agent against node:http', () => {
     const a = agent(port, { maxSockets: 2 });
     const results = await Promise.all(
       Array.from({ length: 7 }, async (_, i) => {
-        const res = await a.get('/blob', { range: `bytes=${i * 1000}-${i * 1000 + 99999}` });
+        const res = await a.get('/blob', {
+          range: `bytes=${i * 1000}-${i * 1000 + 99999}`,
+        });
         const c = collector(65536);
         await res.body.readInto(c.target);
         return c.bytes().equals(blob.subarray(i * 1000, i * 1000 + 100000));
@@ -221,6 +256,21 @@ describe('Http1Agent against node:http', () => {
     expect(connections).toBe(2);
   });
 
+  it('keeps a slow body that never stalls for the timeout', async () => {
+    const { port: slow } = await rawServer((s) => {
+      s.write('HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\n');
+      let sent = 0;
+      const tick = setInterval(() => {
+        s.write('x');
+        if (++sent === 20) clearInterval(tick);
+      }, 40);
+    });
+    const res = await agent(slow, { timeoutMs: 300 }).get('/', {});
+    const c = collector();
+    // 800 ms in all, 40 ms between reads
+    await expect(res.body.readInto(c.target)).resolves.toBe(20);
+  });
+
   it('fails a request that gets no data within the timeout', async () => {
     const a = agent(port, { timeoutMs: 200 });
     await expect(a.get('/never', {})).rejects.toThrow('no data from 127.0.0.1 for 200 ms');
@@ -240,29 +290,8 @@ describe('Http1Agent against node:http', () => {
 });
 
 describe('Http1Agent against servers that break the rules', () => {
-  /** A raw server: `answer(socket, requestIndex)` on each request head received. */
-  async function raw(answer: (s: net.Socket, n: number, conn: number) => void): Promise<{ port: number; conns: () => number }> {
-    let conns = 0;
-    const server = track(
-      net.createServer((s) => {
-        const conn = ++conns;
-        let n = 0;
-        let pending = '';
-        s.on('data', (d) => {
-          pending += d.toString('latin1');
-          while (pending.includes('\r\n\r\n')) {
-            pending = pending.slice(pending.indexOf('\r\n\r\n') + 4);
-            answer(s, n++, conn);
-          }
-        });
-        s.on('error', () => undefined);
-      }),
-    );
-    return { port: await listen(server), conns: () => conns };
-  }
-
   it('fails a body cut short, saying how much came', async () => {
-    const { port } = await raw((s) => {
+    const { port } = await rawServer((s) => {
       s.write('HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n');
       s.end(Buffer.alloc(500, 1));
     });
@@ -271,13 +300,13 @@ describe('Http1Agent against servers that break the rules', () => {
   });
 
   it('fails a body longer than its Content-Length', async () => {
-    const { port } = await raw((s) => s.write('HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nabcdefgh'));
+    const { port } = await rawServer((s) => s.write('HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nabcdefgh'));
     const res = await agent(port).get('/', {});
     await expect(res.body.readInto(collector().target)).rejects.toThrow(/more than the 4 bytes/);
   });
 
   it('reads a body delimited by the connection closing, head sent byte by byte', async () => {
-    const { port } = await raw((s) => {
+    const { port } = await rawServer((s) => {
       const text = 'HTTP/1.0 200 OK\r\nServer: old\r\n\r\n';
       let i = 0;
       const step = () => {
@@ -297,7 +326,7 @@ describe('Http1Agent against servers that break the rules', () => {
   });
 
   it('retries once on a fresh connection when a reused one was closed before answering', async () => {
-    const { port, conns } = await raw((s, n) => {
+    const { port, conns } = await rawServer((s, n) => {
       if (n === 0) s.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
       else s.destroy();
     });
@@ -309,13 +338,13 @@ describe('Http1Agent against servers that break the rules', () => {
   });
 
   it('does not retry a fresh connection closed before answering', async () => {
-    const { port, conns } = await raw((s) => s.destroy());
+    const { port, conns } = await rawServer((s) => s.destroy());
     await expect(agent(port).get('/', {})).rejects.toThrow(/closed the connection before answering|ECONNRESET/);
     expect(conns()).toBe(1);
   });
 
   it('rejects a malformed response head', async () => {
-    const { port } = await raw((s) => s.write('HTTP/1.1 200 OK\r\nno colon here\r\n\r\n'));
+    const { port } = await rawServer((s) => s.write('HTTP/1.1 200 OK\r\nno colon here\r\n\r\n'));
     await expect(agent(port).get('/', {})).rejects.toThrow(/malformed header line/);
   });
 });
@@ -325,13 +354,23 @@ describe('Http1Agent over TLS', () => {
     const dir = join(__dirname, 'testing', 'tls');
     const blob = randomBytes(1024 * 1024);
     const server = track(
-      https.createServer({ key: readFileSync(join(dir, 'server.key')), cert: readFileSync(join(dir, 'server.pem')) }, (_req, res) => {
-        res.writeHead(200, { 'content-length': blob.length });
-        res.end(blob);
-      }),
+      https.createServer(
+        {
+          key: readFileSync(join(dir, 'server.key')),
+          cert: readFileSync(join(dir, 'server.pem')),
+        },
+        (_req, res) => {
+          res.writeHead(200, { 'content-length': blob.length });
+          res.end(blob);
+        },
+      ),
     );
     const port = await listen(server);
-    const trusted = agent(port, { protocol: 'https:', hostname: 'localhost', tls: { ca: readFileSync(join(dir, 'ca.pem')) } });
+    const trusted = agent(port, {
+      protocol: 'https:',
+      hostname: 'localhost',
+      tls: { ca: readFileSync(join(dir, 'ca.pem')) },
+    });
     const c = collector(100000);
     await (await trusted.get('/', {})).body.readInto(c.target);
     expect(c.bytes().equals(blob)).toBe(true);
