@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -289,6 +290,83 @@ describe('Http1Agent against node:http', () => {
   });
 });
 
+describe('Http1Agent on one kept-alive connection (property)', () => {
+  /** A response on the wire: head and body, framed by length or chunked. */
+  function wire(body: Buffer, chunked: boolean, chunkSizes: number[]): Buffer {
+    if (!chunked) return Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n`), body]);
+    const parts: Buffer[] = [Buffer.from('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n')];
+    let at = 0;
+    for (let i = 0; at < body.length; i++) {
+      const piece = body.subarray(at, at + (chunkSizes[i % chunkSizes.length] as number));
+      at += piece.length;
+      parts.push(Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from('\r\n'));
+    }
+    parts.push(Buffer.from('0\r\n\r\n'));
+    return Buffer.concat(parts);
+  }
+
+  it('reads any sequence of responses, sent in any pieces, into targets of any size or as streams', async () => {
+    const response = fc.record({
+      size: fc.oneof(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 300_000 })),
+      chunked: fc.boolean(),
+      chunkSizes: fc.array(fc.integer({ min: 1, max: 70_000 }), { minLength: 1, maxLength: 4 }),
+      // how the server writes the response: piece sizes, a pause between pieces or not
+      pieces: fc.array(fc.integer({ min: 1, max: 100_000 }), { minLength: 1, maxLength: 5 }),
+      pause: fc.boolean(),
+      // how the client reads it
+      asStream: fc.boolean(),
+      targetSize: fc.integer({ min: 1, max: 200_000 }),
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(response, { minLength: 1, maxLength: 4 }), async (script) => {
+        const bodies = script.map((r) => randomBytes(r.size));
+        const { port, conns } = await rawServer((s, n) => {
+          const r = script[n]!;
+          const bytes = wire(bodies[n]!, r.chunked, r.chunkSizes);
+          const sizes = r.pieces;
+          let at = 0;
+          let i = 0;
+          const next = (): Buffer => {
+            // with pauses, at most ~40 pieces: a 1 ms pause per byte would take minutes
+            const size = sizes[i++ % sizes.length] as number;
+            const piece = bytes.subarray(at, at + (r.pause ? Math.max(size, Math.ceil(bytes.length / 40)) : size));
+            at += piece.length;
+            return piece;
+          };
+          if (!r.pause) {
+            while (at < bytes.length) s.write(next());
+            return;
+          }
+          const step = (): void => {
+            if (at >= bytes.length || s.destroyed) return;
+            s.write(next());
+            setTimeout(step, 1);
+          };
+          step();
+        });
+        const a = agent(port, { maxSockets: 1 });
+        for (const [i, r] of script.entries()) {
+          const res = await a.get(`/${i}`, {});
+          let got: Buffer;
+          if (r.asStream) {
+            const parts: Buffer[] = [];
+            for await (const chunk of res.body) parts.push(chunk as Buffer);
+            got = Buffer.concat(parts);
+          } else {
+            const c = collector(r.targetSize);
+            await expect(res.body.readInto(c.target)).resolves.toBe(r.size);
+            got = c.bytes();
+          }
+          expect(got.equals(bodies[i]!)).toBe(true);
+        }
+        expect(conns()).toBe(1);
+        a.close();
+      }),
+      { numRuns: 60, timeout: 10_000 },
+    );
+  }, 120_000);
+});
+
 describe('Http1Agent against servers that break the rules', () => {
   it('fails a body cut short, saying how much came', async () => {
     const { port } = await rawServer((s) => {
@@ -335,6 +413,18 @@ describe('Http1Agent against servers that break the rules', () => {
     // the second request on connection 1 is dropped unanswered; connection 2 answers it as its first
     expect(await (await a.get('/', {})).body.text(10)).toBe('ok');
     expect(conns()).toBe(2);
+  });
+
+  it('reads on after empty bodies whose heads came a byte at a time', async () => {
+    const { port, conns } = await rawServer((s) => {
+      for (const c of 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n') s.write(c);
+    });
+    const a = agent(port, { maxSockets: 1 });
+    for (let i = 0; i < 3; i++) {
+      const res = await a.get('/', {});
+      await expect(res.body.readInto(collector(1).target)).resolves.toBe(0);
+    }
+    expect(conns()).toBe(1);
   });
 
   it('does not retry a fresh connection closed before answering', async () => {

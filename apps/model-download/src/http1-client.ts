@@ -98,6 +98,7 @@ class Connection {
     this.uses++;
     this.socket.ref();
     this.socket.setTimeout(this.timeoutMs);
+    this.socket.resume();
     this.socket.write(p.head, 'latin1');
   }
 
@@ -183,8 +184,9 @@ class Connection {
       const request = this.request!;
       this.request = undefined;
       request.resolve({ status: head.status, headers: head.headers, body });
-      // the head buffer keeps the leftover until the consumer takes it; reading resumes then
-      return false;
+      // the head buffer keeps the leftover until the consumer takes it; reading resumes then. A body
+      // that was empty has ended already: the connection is idle, and reads on to notice a close.
+      return this.mode !== 'held';
     }
   }
 
