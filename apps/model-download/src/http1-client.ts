@@ -344,7 +344,8 @@ export class ResponseBody extends Readable implements DirectReadable {
       else this.conn.startBody('copy');
       return;
     }
-    if (this.paused) {
+    // (a body that ended has handed its connection on: it must not resume it)
+    if (this.paused && !this.ended) {
       this.paused = false;
       this.conn.resumeBody();
     }
