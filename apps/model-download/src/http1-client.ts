@@ -291,7 +291,8 @@ export class ResponseBody extends Readable implements DirectReadable {
 
   setLeftover(bytes: Buffer): void {
     this.leftover = bytes;
-    // an empty body (or one wholly inside the head's read) needs no more reads
+    // an empty body needs no reads: the connection is free at once (a body that came whole with the
+    // head still holds it, in the head buffer, until its reader takes the bytes)
     if (this.remaining === 0 && bytes.length === 0) {
       this.ended = true;
       this.conn.bodyDone(this.closeAfter);
