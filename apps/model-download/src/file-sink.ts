@@ -2,7 +2,7 @@ import { closeSync, fstatSync, open, writeSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import type { Hasher } from './checksum';
-import { isDirectReadable, type DirectReadable } from './storage';
+import { isDirectReadable } from './storage';
 
 /** Bytes gathered before one write: socket chunks are small, and each write call has a fixed cost. */
 export const WRITE_BUFFER = 1024 * 1024;
@@ -119,22 +119,34 @@ export class FileSink {
  * than expected (no unbounded memory), and resolves with the byte count at the end.
  */
 export function receive(stream: Readable, sink: FileSink, want: number, hasher: Hasher | undefined, onBytes: (n: number) => void): Promise<number> {
-  if (isDirectReadable(stream)) return receiveDirect(stream, sink, want, hasher, onBytes);
+  const take = taker(want, hasher);
+  if (isDirectReadable(stream)) {
+    // a throw here fails the read: the body's connection is closed and `readInto` rejects with it
+    return stream.readInto({
+      space: () => sink.space(),
+      commit(view) {
+        take(view);
+        sink.commit(view.length);
+        onBytes(view.length);
+      },
+      push(chunk) {
+        take(chunk);
+        sink.push(chunk);
+        onBytes(chunk.length);
+      },
+    });
+  }
   return new Promise<number>((resolve, reject) => {
     let bytes = 0;
     stream.on('data', (chunk: Buffer) => {
-      bytes += chunk.length;
-      if (bytes > want) {
-        stream.destroy(new Error(`got more than the expected ${want} bytes`));
-        return;
-      }
       try {
-        hasher?.update(chunk);
+        take(chunk);
         sink.push(chunk);
       } catch (err) {
         stream.destroy(err as Error);
         return;
       }
+      bytes += chunk.length;
       onBytes(chunk.length);
     });
     stream.once('end', () => resolve(bytes));
@@ -142,26 +154,12 @@ export function receive(stream: Readable, sink: FileSink, want: number, hasher: 
   });
 }
 
-/** `receive` with the socket read straight into the sink's staging buffer. */
-function receiveDirect(body: DirectReadable, sink: FileSink, want: number, hasher: Hasher | undefined, onBytes: (n: number) => void): Promise<number> {
-  let bytes = 0;
-  // a throw here fails the read: the body's connection is closed and `readInto` rejects with it
-  const take = (view: Buffer) => {
-    bytes += view.length;
-    if (bytes > want) throw new Error(`got more than the expected ${want} bytes`);
-    hasher?.update(view);
+/** Counts a body's bytes against what was expected (throwing past it) and hashes them. */
+function taker(want: number, hasher: Hasher | undefined): (bytes: Buffer) => void {
+  let seen = 0;
+  return (bytes) => {
+    seen += bytes.length;
+    if (seen > want) throw new Error(`got more than the expected ${want} bytes`);
+    hasher?.update(bytes);
   };
-  return body.readInto({
-    space: () => sink.space(),
-    commit(view) {
-      take(view);
-      sink.commit(view.length);
-      onBytes(view.length);
-    },
-    push(chunk) {
-      take(chunk);
-      sink.push(chunk);
-      onBytes(chunk.length);
-    },
-  });
 }
