@@ -2,7 +2,7 @@ import net from 'node:net';
 import { Readable } from 'node:stream';
 import tls from 'node:tls';
 import type { DirectReadable, ReadTarget } from './storage';
-import { bodyFraming, ChunkedDecoder, closesConnection, Http1ProtocolError, parseResponseHead, type BodyFraming } from './http1-head';
+import { bodyFraming, ChunkedDecoder, closesConnection, Http1ProtocolError, isToken, parseResponseHead, type BodyFraming } from './http1-head';
 
 // A keep-alive HTTP/1.1 GET client whose response bodies can be read by the kernel straight into the
 // caller's buffers: sockets use node's `onread` option, so there is no Buffer allocated per read, no
@@ -307,14 +307,8 @@ export class ResponseBody extends Readable implements DirectReadable {
     if (this.failure !== undefined) return Promise.reject(this.failure);
     return new Promise<number>((resolve, reject) => {
       this.settle = { resolve, reject };
-      try {
-        this.takeLeftover();
-      } catch (err) {
-        this.conn.abort(err as Error);
-        return;
-      }
-      if (this.ended) this.finish();
-      else this.conn.startBody(this.framing.kind === 'chunked' ? 'copy' : 'direct');
+      // chunked framing interleaves sizes with the bytes: decoded from fresh buffers, then copied
+      this.begin(this.framing.kind === 'chunked' ? 'copy' : 'direct');
     });
   }
 
@@ -331,18 +325,8 @@ export class ResponseBody extends Readable implements DirectReadable {
     if (this.started === 'target') return;
     if (this.started === undefined) {
       this.started = 'stream';
-      if (this.failure !== undefined) {
-        this.destroy(this.failure);
-        return;
-      }
-      try {
-        this.takeLeftover();
-      } catch (err) {
-        this.conn.abort(err as Error);
-        return;
-      }
-      if (this.ended) this.finish();
-      else this.conn.startBody('copy');
+      if (this.failure !== undefined) this.destroy(this.failure);
+      else this.begin('copy');
       return;
     }
     // (a body that ended has handed its connection on: it must not resume it)
@@ -360,10 +344,18 @@ export class ResponseBody extends Readable implements DirectReadable {
     cb(err);
   }
 
-  private takeLeftover(): void {
+  /** The reader came: the bytes read with the head first, then the connection reads on (unless that was all). */
+  private begin(mode: 'direct' | 'copy'): void {
     const leftover = this.leftover;
     this.leftover = undefined;
-    if (leftover !== undefined && leftover.length > 0) this.deliver(leftover, 'borrowed');
+    try {
+      if (leftover !== undefined && leftover.length > 0) this.deliver(leftover, 'borrowed');
+    } catch (err) {
+      this.conn.abort(err as Error);
+      return;
+    }
+    if (this.ended) this.finish();
+    else this.conn.startBody(mode);
   }
 
   /**
@@ -461,7 +453,7 @@ export class Http1Agent {
     let head = `GET ${path} HTTP/1.1\r\n`;
     if (!Object.keys(headers).some((name) => name.toLowerCase() === 'host')) head += `host: ${this.hostHeader}\r\n`;
     for (const [name, value] of Object.entries(headers)) {
-      if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name) || /[\0\r\n]/.test(value)) {
+      if (!isToken(name) || /[\0\r\n]/.test(value)) {
         return Promise.reject(new TypeError(`invalid header ${JSON.stringify(name)}`));
       }
       head += `${name}: ${value}\r\n`;

@@ -17,6 +17,11 @@ export interface ResponseHead {
 export type BodyFraming = { readonly kind: 'length'; readonly length: number } | { readonly kind: 'chunked' } | { readonly kind: 'close' };
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/** A field name as RFC 9110 §5.1 allows it (a token). */
+export function isToken(name: string): boolean {
+  return TOKEN.test(name);
+}
 const STATUS_LINE = /^HTTP\/1\.([01]) ([0-9]{3})(?: [^\r\n]*)?$/;
 const CRLFCRLF = Buffer.from('\r\n\r\n');
 
@@ -35,7 +40,7 @@ export function parseResponseHead(buf: Buffer, end: number): ResponseHead | unde
     const line = lines[i] as string;
     const colon = line.indexOf(':');
     const name = colon > 0 ? line.slice(0, colon) : '';
-    if (!TOKEN.test(name)) throw new Http1ProtocolError(`malformed header line: ${JSON.stringify(line.slice(0, 80))}`);
+    if (!isToken(name)) throw new Http1ProtocolError(`malformed header line: ${JSON.stringify(line.slice(0, 80))}`);
     const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '');
     if (/[\0\n\r]/.test(value)) throw new Http1ProtocolError(`control character in header ${name}`);
     const key = name.toLowerCase();
