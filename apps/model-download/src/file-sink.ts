@@ -119,47 +119,51 @@ export class FileSink {
  * than expected (no unbounded memory), and resolves with the byte count at the end.
  */
 export function receive(stream: Readable, sink: FileSink, want: number, hasher: Hasher | undefined, onBytes: (n: number) => void): Promise<number> {
-  const take = taker(want, hasher);
+  const taker = new Taker(want, hasher);
   if (isDirectReadable(stream)) {
     // a throw here fails the read: the body's connection is closed and `readInto` rejects with it
     return stream.readInto({
       space: () => sink.space(),
       commit(view) {
-        take(view);
+        taker.take(view);
         sink.commit(view.length);
         onBytes(view.length);
       },
       push(chunk) {
-        take(chunk);
+        taker.take(chunk);
         sink.push(chunk);
         onBytes(chunk.length);
       },
     });
   }
   return new Promise<number>((resolve, reject) => {
-    let bytes = 0;
     stream.on('data', (chunk: Buffer) => {
       try {
-        take(chunk);
+        taker.take(chunk);
         sink.push(chunk);
       } catch (err) {
         stream.destroy(err as Error);
         return;
       }
-      bytes += chunk.length;
       onBytes(chunk.length);
     });
-    stream.once('end', () => resolve(bytes));
+    stream.once('end', () => resolve(taker.bytes));
     stream.once('error', reject);
   });
 }
 
 /** Counts a body's bytes against what was expected (throwing past it) and hashes them. */
-function taker(want: number, hasher: Hasher | undefined): (bytes: Buffer) => void {
-  let seen = 0;
-  return (bytes) => {
-    seen += bytes.length;
-    if (seen > want) throw new Error(`got more than the expected ${want} bytes`);
-    hasher?.update(bytes);
-  };
+class Taker {
+  /** Bytes taken so far. */
+  bytes = 0;
+  constructor(
+    private readonly want: number,
+    private readonly hasher: Hasher | undefined,
+  ) {}
+
+  take(chunk: Buffer): void {
+    this.bytes += chunk.length;
+    if (this.bytes > this.want) throw new Error(`got more than the expected ${this.want} bytes`);
+    this.hasher?.update(chunk);
+  }
 }
